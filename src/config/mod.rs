@@ -1,0 +1,159 @@
+//! Configuration: YAML text → interpolated, parsed, validated `Config`.
+//!
+//! `schema` holds the serde structs that mirror the file (unknown fields rejected);
+//! `load` turns a file into a `Config` with errors that name file, line, column and
+//! field; `validate` holds the cross-field rules. Everything downstream only ever sees
+//! the validated types in this file.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+mod default;
+mod error;
+mod interpolate;
+mod load;
+mod schema;
+mod secret;
+mod validate;
+
+pub use default::builtin_default;
+pub use error::{ConfigError, ConfigErrors};
+pub use load::{find_config_file, load_file, load_str, Env};
+pub use secret::Secret;
+
+pub const DEFAULT_LISTEN_ADDRESS: &str = "0.0.0.0:9650";
+
+/// Where the running config came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigOrigin {
+    File(PathBuf),
+    BuiltinDefault,
+}
+
+impl fmt::Display for ConfigOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigOrigin::File(p) => write!(f, "{}", p.display()),
+            ConfigOrigin::BuiltinDefault => f.write_str("built-in default"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub origin: ConfigOrigin,
+    pub web: WebConfig,
+    pub postgres: Vec<PostgresConfig>,
+    pub redis: Vec<RedisConfig>,
+    pub apps: Vec<AppConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebConfig {
+    pub listen_address: SocketAddr,
+    /// Protects `/metrics` and the status page `/`; `/health` and `/ready` stay open
+    /// for orchestrator probes.
+    pub auth: Option<WebAuth>,
+    /// Connections served at once; further clients wait in the accept queue.
+    pub max_connections: usize,
+    /// How long a client may take to send its request headers.
+    pub header_read_timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum WebAuth {
+    Basic { username: String, password: Secret },
+    Bearer { token: Secret },
+}
+
+/// Settings every source has, with `defaults:` already applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceCommon {
+    /// Unique across all sources; the value of the `source` label.
+    pub name: String,
+    pub interval: Duration,
+    pub timeout: Duration,
+    /// Extra labels added to every series of this source.
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostgresConfig {
+    pub common: SourceCommon,
+    /// Connection URL with any `password_file` already applied. Never log it: use
+    /// `display_url`.
+    pub url: Secret,
+    /// The URL with the password replaced by `***`.
+    pub display_url: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RedisConfig {
+    pub common: SourceCommon,
+    /// `redis://`, `rediss://`, `valkey://` or `valkeys://` URL with any `password_file`
+    /// already applied. Never log it: use `display_url`.
+    pub url: Secret,
+    pub display_url: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppConfig {
+    pub common: SourceCommon,
+    pub probes: Vec<ProbeConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeConfig {
+    /// The `probe` label; defaults to the URL without credentials.
+    pub name: String,
+    pub url: Secret,
+    pub display_url: String,
+    pub method: String,
+    pub headers: Vec<(String, Secret)>,
+    /// Status codes that count as success; empty means any 2xx.
+    pub expected_status: Vec<u16>,
+}
+
+impl Config {
+    /// Every source's common settings, in config order: postgres, redis, apps.
+    pub fn sources(&self) -> impl Iterator<Item = &SourceCommon> {
+        self.postgres
+            .iter()
+            .map(|p| &p.common)
+            .chain(self.redis.iter().map(|r| &r.common))
+            .chain(self.apps.iter().map(|a| &a.common))
+    }
+
+    /// Every secret value in the config, so that logs and error text can be scrubbed of
+    /// them even where a driver echoes one back.
+    pub fn secret_values(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(auth) = &self.web.auth {
+            match auth {
+                WebAuth::Basic { password, .. } => out.push(password.expose().to_owned()),
+                WebAuth::Bearer { token } => out.push(token.expose().to_owned()),
+            }
+        }
+        for url in self
+            .postgres
+            .iter()
+            .map(|p| &p.url)
+            .chain(self.redis.iter().map(|r| &r.url))
+            .chain(self.apps.iter().flat_map(|a| a.probes.iter().map(|p| &p.url)))
+        {
+            if let Some(password) = crate::redact::url_password(url.expose()) {
+                out.push(password);
+            }
+        }
+        for app in &self.apps {
+            for probe in &app.probes {
+                out.extend(probe.headers.iter().map(|(_, v)| v.expose().to_owned()));
+            }
+        }
+        out.retain(|s| !s.is_empty());
+        out
+    }
+}

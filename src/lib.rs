@@ -1,0 +1,5 @@
+//! stack_exporter: one Prometheus `/metrics` for an app's PostgreSQL, Redis and HTTP endpoints.
+//! See ARCHITECTURE.md for the code map and the invariants.
+
+pub mod model;
+pub mod redact;

@@ -1,0 +1,135 @@
+//! Sources: one module per backend kind. A source knows how to poll its backend and turn
+//! the answer into metric families; everything else (intervals, timeouts, backoff, labels,
+//! self-metrics, publishing) is the scheduler's job, so every kind behaves the same way.
+
+use std::fmt;
+use std::future::Future;
+
+use crate::model::MetricFamily;
+
+pub mod http;
+pub mod postgres;
+pub mod redis;
+
+/// The kind of backend, as shown in the `kind` label of self-metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SourceKind {
+    Postgres,
+    Redis,
+    App,
+}
+
+impl SourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Postgres => "postgres",
+            SourceKind::Redis => "redis",
+            SourceKind::App => "app",
+        }
+    }
+}
+
+impl fmt::Display for SourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a poll failed. A small fixed set, used as the `reason` label: error text never
+/// becomes a label value (it would be unbounded and could carry secrets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ErrorReason {
+    /// TCP connect, DNS, connection reset.
+    Connect,
+    /// The backend refused our credentials.
+    Auth,
+    /// TLS handshake or certificate failure.
+    Tls,
+    /// The poll did not finish within the source's timeout.
+    Timeout,
+    /// The backend answered with an error to a query or command.
+    Query,
+    /// The backend answered something we could not understand.
+    Protocol,
+    /// An HTTP endpoint answered with a non-success status.
+    HttpStatus,
+    /// A configured limit (body size, series count) was exceeded.
+    Limit,
+}
+
+impl ErrorReason {
+    pub const ALL: [ErrorReason; 8] = [
+        ErrorReason::Connect,
+        ErrorReason::Auth,
+        ErrorReason::Tls,
+        ErrorReason::Timeout,
+        ErrorReason::Query,
+        ErrorReason::Protocol,
+        ErrorReason::HttpStatus,
+        ErrorReason::Limit,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorReason::Connect => "connect",
+            ErrorReason::Auth => "auth",
+            ErrorReason::Tls => "tls",
+            ErrorReason::Timeout => "timeout",
+            ErrorReason::Query => "query",
+            ErrorReason::Protocol => "protocol",
+            ErrorReason::HttpStatus => "http_status",
+            ErrorReason::Limit => "limit",
+        }
+    }
+}
+
+/// A failed poll. `message` must already be free of secrets: sources build it from
+/// redacted URLs and pass driver errors through `crate::redact`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PollError {
+    pub reason: ErrorReason,
+    pub message: String,
+}
+
+impl PollError {
+    pub fn new(reason: ErrorReason, message: impl Into<String>) -> Self {
+        PollError {
+            reason,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for PollError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.reason.as_str(), self.message)
+    }
+}
+
+/// A backend the scheduler polls.
+///
+/// Invariants the scheduler relies on:
+/// - `poll` may be cancelled at any await point (timeout, shutdown); `reset` is then called
+///   before the next poll so that a connection left mid-query is not reused.
+/// - `poll` returns `Err` only when the source as a whole could not be collected; a part
+///   that failed on its own (one collector, one probe) is reported as data.
+pub trait Source: Send + 'static {
+    fn kind(&self) -> SourceKind;
+
+    /// Polls the backend once and appends the resulting families to `out`.
+    fn poll(
+        &mut self,
+        out: &mut Vec<MetricFamily>,
+    ) -> impl Future<Output = Result<(), PollError>> + Send;
+
+    /// The families published instead of the poll's when it failed, e.g. `pg_up 0`.
+    fn health_families(&self, error: &PollError) -> Vec<MetricFamily>;
+
+    /// Drops connection state after a cancelled poll.
+    fn reset(&mut self);
+
+    /// Closes connections cleanly before the source is dropped (shutdown, reload).
+    fn close(&mut self) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+}
