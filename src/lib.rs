@@ -1,5 +1,14 @@
 //! stack_exporter: one Prometheus `/metrics` for an app's PostgreSQL, Redis and HTTP endpoints.
 //! See ARCHITECTURE.md for the code map and the invariants.
 
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod exposition;
+pub mod logging;
 pub mod model;
 pub mod redact;
+pub mod scheduler;
+pub mod selfmetrics;
+pub mod server;
+pub mod sources;

@@ -1,1 +1,7 @@
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    stack_exporter::app::main(stack_exporter::cli::Flags::parse())
+}

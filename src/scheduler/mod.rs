@@ -1,0 +1,332 @@
+//! Runs every source on its own interval and publishes its snapshots to the `Store`.
+//!
+//! One tokio task per source. A task polls, waits, polls again: polls of one source never
+//! overlap. Each poll is bounded by the source's timeout; a poll past it is cancelled,
+//! counted as a `timeout` failure, and the source is told to drop its connection.
+
+mod backoff;
+pub mod store;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::{AppConfig, Config, PostgresConfig, RedisConfig, SourceCommon};
+use crate::exposition::EncodedSnapshot;
+use crate::model::{apply_source_labels, MetricFamily};
+use crate::redact::Scrubber;
+use crate::sources::{
+    http::AppSource, postgres::PostgresSource, redis::RedisSource, ErrorReason, PollError, Source,
+    SourceKind,
+};
+pub use store::{SourceState, SourceStatus, Store};
+
+/// One configured source, as far as the scheduler is concerned. Two equal specs poll the
+/// same backend the same way, so a reload keeps a source whose spec did not change.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceSpec {
+    Postgres(PostgresConfig),
+    Redis(RedisConfig),
+    App(AppConfig),
+}
+
+impl SourceSpec {
+    pub fn from_config(config: &Config) -> Vec<SourceSpec> {
+        config
+            .postgres
+            .iter()
+            .cloned()
+            .map(SourceSpec::Postgres)
+            .chain(config.redis.iter().cloned().map(SourceSpec::Redis))
+            .chain(config.apps.iter().cloned().map(SourceSpec::App))
+            .collect()
+    }
+
+    pub fn common(&self) -> &SourceCommon {
+        match self {
+            SourceSpec::Postgres(c) => &c.common,
+            SourceSpec::Redis(c) => &c.common,
+            SourceSpec::App(c) => &c.common,
+        }
+    }
+
+    pub fn kind(&self) -> SourceKind {
+        match self {
+            SourceSpec::Postgres(_) => SourceKind::Postgres,
+            SourceSpec::Redis(_) => SourceKind::Redis,
+            SourceSpec::App(_) => SourceKind::App,
+        }
+    }
+
+    /// What the source polls, for the status page; never holds a password.
+    pub fn target(&self) -> String {
+        match self {
+            SourceSpec::Postgres(c) => c.display_url.clone(),
+            SourceSpec::Redis(c) => c.display_url.clone(),
+            SourceSpec::App(c) => c
+                .probes
+                .iter()
+                .map(|p| p.display_url.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+
+    fn initial_status(&self) -> SourceStatus {
+        let common = self.common();
+        SourceStatus {
+            name: common.name.clone(),
+            kind: self.kind(),
+            target: self.target(),
+            interval: common.interval,
+            timeout: common.timeout,
+            state: SourceState::Pending,
+            polls: 0,
+            errors: [0; ErrorReason::ALL.len()],
+            last_poll: None,
+            last_duration: None,
+            last_success: None,
+            last_error: None,
+            next_poll: None,
+            series: 0,
+            duplicates_dropped: 0,
+            invalid_dropped: 0,
+        }
+    }
+}
+
+struct RunningSource {
+    task_id: u64,
+    spec: SourceSpec,
+    stop: watch::Sender<bool>,
+    handle: JoinHandle<()>,
+}
+
+pub struct Scheduler {
+    store: Arc<Store>,
+    scrubber: Scrubber,
+    running: Vec<RunningSource>,
+    next_task_id: AtomicU64,
+}
+
+impl Scheduler {
+    /// Starts one poller per configured source.
+    pub fn start(config: &Config, store: Arc<Store>, scrubber: Scrubber) -> Scheduler {
+        let mut scheduler = Scheduler {
+            store,
+            scrubber,
+            running: Vec::new(),
+            next_task_id: AtomicU64::new(1),
+        };
+        scheduler.apply(config);
+        scheduler
+    }
+
+    /// Moves to a new config: sources whose spec is unchanged keep running (and keep their
+    /// snapshot); changed and new ones start fresh; removed ones are stopped.
+    pub fn apply(&mut self, config: &Config) {
+        let specs = SourceSpec::from_config(config);
+        let mut old: Vec<RunningSource> = std::mem::take(&mut self.running);
+        let mut order = Vec::with_capacity(specs.len());
+        for spec in specs {
+            let running = match old.iter().position(|r| r.spec == spec) {
+                Some(i) => old.swap_remove(i),
+                None => self.spawn(spec),
+            };
+            order.push((running.task_id, running.spec.initial_status()));
+            self.running.push(running);
+        }
+        for gone in old {
+            // The task closes its connections and exits; its late publish, if any, finds
+            // no slot with its task id.
+            let _ = gone.stop.send(true);
+        }
+        self.store.set_sources(order);
+    }
+
+    fn spawn(&self, spec: SourceSpec) -> RunningSource {
+        let task_id = self.next_task_id.fetch_add(1, Ordering::Relaxed);
+        let (stop, stop_rx) = watch::channel(false);
+        let poller = Poller {
+            task_id,
+            name: spec.common().name.clone(),
+            interval: spec.common().interval,
+            timeout: spec.common().timeout,
+            labels: spec.common().labels.clone(),
+            store: Arc::clone(&self.store),
+        };
+        let scrubber = self.scrubber.clone();
+        let handle = match &spec {
+            SourceSpec::Postgres(c) => {
+                tokio::spawn(poller.run(PostgresSource::new(c, scrubber), stop_rx))
+            }
+            SourceSpec::Redis(c) => tokio::spawn(poller.run(RedisSource::new(c, scrubber), stop_rx)),
+            SourceSpec::App(c) => tokio::spawn(poller.run(AppSource::new(c, scrubber), stop_rx)),
+        };
+        RunningSource {
+            task_id,
+            spec,
+            stop,
+            handle,
+        }
+    }
+
+    /// Stops every poller and waits (up to `deadline`) for them to close their connections.
+    pub async fn shutdown(self, deadline: Duration) {
+        for r in &self.running {
+            let _ = r.stop.send(true);
+        }
+        let all = futures_util::future::join_all(self.running.into_iter().map(|r| r.handle));
+        let _ = tokio::time::timeout(deadline, all).await;
+    }
+}
+
+/// Polls every spec once, concurrently, each bounded by its timeout; for `--once`.
+pub async fn poll_once(
+    config: &Config,
+    scrubber: &Scrubber,
+) -> Vec<(SourceSpec, Result<(), PollError>, EncodedSnapshot)> {
+    let specs = SourceSpec::from_config(config);
+    let futures = specs.into_iter().map(|spec| {
+        let scrubber = scrubber.clone();
+        async move {
+            let (result, families) = match &spec {
+                SourceSpec::Postgres(c) => {
+                    poll_bounded(&mut PostgresSource::new(c, scrubber), spec.common().timeout).await
+                }
+                SourceSpec::Redis(c) => {
+                    poll_bounded(&mut RedisSource::new(c, scrubber), spec.common().timeout).await
+                }
+                SourceSpec::App(c) => {
+                    poll_bounded(&mut AppSource::new(c, scrubber), spec.common().timeout).await
+                }
+            };
+            let snapshot = encode(families, &spec.common().name, &spec.common().labels);
+            (spec, result, snapshot)
+        }
+    });
+    futures_util::future::join_all(futures).await
+}
+
+/// One poll bounded by `timeout`; on failure the families are the source's health ones.
+async fn poll_bounded<S: Source>(
+    source: &mut S,
+    timeout: Duration,
+) -> (Result<(), PollError>, Vec<MetricFamily>) {
+    let mut families = Vec::new();
+    let result = match tokio::time::timeout(timeout, source.poll(&mut families)).await {
+        Ok(result) => result,
+        Err(_) => {
+            source.reset();
+            Err(PollError::new(
+                ErrorReason::Timeout,
+                format!(
+                    "poll did not finish within the timeout of {}",
+                    humantime::format_duration(timeout)
+                ),
+            ))
+        }
+    };
+    match result {
+        Ok(()) => (Ok(()), families),
+        Err(error) => {
+            let families = source.health_families(&error);
+            (Err(error), families)
+        }
+    }
+}
+
+fn encode(
+    mut families: Vec<MetricFamily>,
+    source: &str,
+    labels: &BTreeMap<String, String>,
+) -> EncodedSnapshot {
+    apply_source_labels(&mut families, source, labels);
+    EncodedSnapshot::encode(families)
+}
+
+struct Poller {
+    task_id: u64,
+    name: String,
+    interval: Duration,
+    timeout: Duration,
+    labels: BTreeMap<String, String>,
+    store: Arc<Store>,
+}
+
+impl Poller {
+    async fn run<S: Source>(self, mut source: S, mut stop: watch::Receiver<bool>) {
+        let first = backoff::initial_offset(self.interval);
+        if self.sleep_or_stop(first, &mut stop).await {
+            source.close().await;
+            return;
+        }
+        let mut connect_failures: u32 = 0;
+        loop {
+            let started_at = Instant::now();
+            let outcome = tokio::select! {
+                outcome = poll_bounded(&mut source, self.timeout) => outcome,
+                _ = stop.changed() => {
+                    source.reset();
+                    break;
+                }
+            };
+            let (result, families) = outcome;
+            let duration = started_at.elapsed();
+            let last_reason = result.as_ref().err().map(|e| e.reason);
+            match &result {
+                Ok(()) => {
+                    if connect_failures > 0 {
+                        tracing::info!(source = %self.name, "source recovered");
+                    }
+                    connect_failures = 0;
+                }
+                Err(error) => {
+                    if error.reason == ErrorReason::Connect {
+                        connect_failures = connect_failures.saturating_add(1);
+                    } else {
+                        connect_failures = 0;
+                    }
+                    tracing::warn!(
+                        source = %self.name,
+                        reason = error.reason.as_str(),
+                        error = %error.message,
+                        "poll failed"
+                    );
+                }
+            }
+            let delay = backoff::next_delay(self.interval, last_reason, connect_failures)
+                .saturating_sub(duration);
+            let snapshot = encode(families, &self.name, &self.labels);
+            self.store.publish(
+                self.task_id,
+                store::PollOutcome {
+                    finished: SystemTime::now(),
+                    duration,
+                    result,
+                    snapshot,
+                    next_poll: SystemTime::now() + delay,
+                },
+            );
+            if self.sleep_or_stop(delay, &mut stop).await {
+                break;
+            }
+        }
+        source.close().await;
+    }
+
+    /// Sleeps; true when told to stop instead.
+    async fn sleep_or_stop(&self, delay: Duration, stop: &mut watch::Receiver<bool>) -> bool {
+        if *stop.borrow() {
+            return true;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => false,
+            _ = stop.changed() => true,
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! The human status page at `/`: one row per source. Everything shown comes from the
+//! store, whose error text was scrubbed of secrets when the poll failed.
+
+use std::fmt::Write;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::scheduler::SourceStatus;
+use crate::selfmetrics::{REVISION, VERSION};
+
+pub fn render(statuses: &[SourceStatus], config_origin: &str, reload_ok: bool) -> String {
+    let now = SystemTime::now();
+    let mut html = String::with_capacity(4096);
+    html.push_str(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>stack_exporter</title>\
+         <style>body{font-family:system-ui,sans-serif;margin:2em}\
+         table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}\
+         .up{color:#176f2c}.down{color:#b00020}.pending{color:#8a6d00}</style></head><body>\n",
+    );
+    let _ = write!(
+        html,
+        "<h1>stack_exporter</h1>\n<p>Version {} ({}) &middot; config: {}{} &middot; \
+         <a href=\"/metrics\">/metrics</a> &middot; <a href=\"/ready\">/ready</a> &middot; \
+         <a href=\"/health\">/health</a></p>\n",
+        escape(VERSION),
+        escape(REVISION),
+        escape(config_origin),
+        if reload_ok {
+            ""
+        } else {
+            " <strong class=\"down\">(last reload failed; see the log)</strong>"
+        },
+    );
+    html.push_str(
+        "<table>\n<tr><th>Source</th><th>Kind</th><th>Target</th><th>State</th>\
+         <th>Last poll</th><th>Duration</th><th>Next poll</th><th>Series</th>\
+         <th>Polls</th><th>Last error</th></tr>\n",
+    );
+    for s in statuses {
+        let _ = writeln!(
+            html,
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td class=\"{}\">{}</td>\
+             <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&s.name),
+            s.kind.as_str(),
+            escape(&s.target),
+            s.state.as_str(),
+            s.state.as_str(),
+            s.last_poll.map(|t| relative(now, t)).unwrap_or_else(|| "never".into()),
+            s.last_duration
+                .map(|d| format!("{:.1} ms", d.as_secs_f64() * 1000.0))
+                .unwrap_or_default(),
+            s.next_poll.map(|t| relative(now, t)).unwrap_or_default(),
+            s.series,
+            s.polls,
+            s.last_error
+                .as_ref()
+                .map(|e| format!("{}: {}", e.reason.as_str(), escape(&e.message)))
+                .unwrap_or_default(),
+        );
+    }
+    html.push_str("</table>\n</body></html>\n");
+    html
+}
+
+fn relative(now: SystemTime, t: SystemTime) -> String {
+    let unix = t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    match now.duration_since(t) {
+        Ok(ago) => format!("{:.1} s ago <small>({unix})</small>", ago.as_secs_f64()),
+        Err(ahead) => format!(
+            "in {:.1} s <small>({unix})</small>",
+            ahead.duration().as_secs_f64()
+        ),
+    }
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn escapes_html() {
+        assert_eq!(escape("<b a=\"x\">&'"), "&lt;b a=&quot;x&quot;&gt;&amp;&#39;");
+    }
+}
