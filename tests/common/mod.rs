@@ -1,0 +1,1621 @@
+//! Test support for the integration tests: throwaway PostgreSQL, Redis and Prometheus
+//! servers, a tiny blocking HTTP client, and a handle on the exporter binary.
+//!
+//! Include it from an integration test with `mod common;`.
+//!
+//! Everything here is synchronous (std + tempfile + libc + serde_json + url) so it can be
+//! used from plain `#[test]` functions. Every helper owns a fresh temp dir and a free port,
+//! so tests may run in parallel, and cleans up on Drop (also while a test panics): child
+//! processes are killed by PID and temp dirs removed. Do not keep a helper in a `static`:
+//! statics are never dropped, so its processes would outlive the test binary.
+//!
+//! The servers need the machine's binaries: `/usr/lib/postgresql/15/bin` (or
+//! `STACK_EXPORTER_PG_BIN`), `redis-server`/`redis-cli` and `prometheus` on PATH.
+//! `scripts/test.sh` installs whatever is missing.
+
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+// ---------------------------------------------------------------------------------------
+// Small utilities
+// ---------------------------------------------------------------------------------------
+
+/// A TCP port on 127.0.0.1 that was free a moment ago. Ports are never handed out twice
+/// by one test process, so parallel tests do not collide with each other (another process
+/// may still grab the port; the server helpers retry with a new port when that happens).
+pub fn free_port() -> u16 {
+    static HANDED_OUT: OnceLock<Mutex<HashSet<u16>>> = OnceLock::new();
+    let handed_out = HANDED_OUT.get_or_init(|| Mutex::new(HashSet::new()));
+    for _ in 0..100 {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("bind 127.0.0.1:0")
+            .port();
+        if handed_out.lock().unwrap().insert(port) {
+            return port;
+        }
+    }
+    panic!("free_port: no fresh port after 100 tries");
+}
+
+/// Polls `f` every 50 ms until it returns true; panics with `what` after `timeout`.
+pub fn wait_until(timeout: Duration, what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if f() {
+            return;
+        }
+        if Instant::now() >= deadline {
+            panic!("timed out after {timeout:?} waiting for: {what}");
+        }
+        sleep(Duration::from_millis(50));
+    }
+}
+
+/// Percent-encodes `s` for a URL query component.
+pub fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// True when `pid` names a process that is alive (a zombie counts as dead).
+pub fn pid_alive(pid: i32) -> bool {
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 only checks for existence/permission.
+    if unsafe { libc::kill(pid, 0) } != 0 {
+        return false;
+    }
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state is the first field after the ")" that closes the command name.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .map(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X']))
+            .unwrap_or(true),
+        Err(_) => false,
+    }
+}
+
+fn send_signal(pid: i32, sig: i32) {
+    if pid > 0 {
+        // SAFETY: plain kill(2) on a PID this helper started.
+        unsafe {
+            libc::kill(pid, sig);
+        }
+    }
+}
+
+/// Stops a child: SIGTERM, then SIGKILL after `grace`; always reaps it.
+fn stop_child(child: &mut Child, grace: Duration) -> Option<ExitStatus> {
+    if let Ok(Some(status)) = child.try_wait() {
+        return Some(status);
+    }
+    if !grace.is_zero() {
+        send_signal(child.id() as i32, libc::SIGTERM);
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            sleep(Duration::from_millis(20));
+        }
+    }
+    let _ = child.kill();
+    child.wait().ok()
+}
+
+fn output_text(out: &Output) -> String {
+    format!(
+        "status: {}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn read_lossy(path: &Path) -> String {
+    fs::read(path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default()
+}
+
+/// Where the helpers put their temp dirs: `$STACK_EXPORTER_TEST_TMPDIR`, else `/dev/shm`
+/// when it is a writable directory (tmpfs: on this machine's ext4 disk, initdb and file
+/// removal cost seconds of system time), else the system temp dir.
+pub fn temp_base() -> PathBuf {
+    static BASE: OnceLock<PathBuf> = OnceLock::new();
+    BASE.get_or_init(|| {
+        if let Some(dir) = std::env::var_os("STACK_EXPORTER_TEST_TMPDIR") {
+            return PathBuf::from(dir);
+        }
+        let shm = Path::new("/dev/shm");
+        let writable = tempfile::Builder::new()
+            .prefix("stack-exporter-probe-")
+            .tempdir_in(shm)
+            .is_ok();
+        if writable {
+            shm.to_path_buf()
+        } else {
+            std::env::temp_dir()
+        }
+    })
+    .clone()
+}
+
+/// A fresh, uniquely named temp dir under [`temp_base`], removed when dropped.
+pub fn tempdir(prefix: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(temp_base())
+        .expect("create temp dir")
+}
+
+// ---------------------------------------------------------------------------------------
+// A tiny blocking HTTP/1.1 client
+// ---------------------------------------------------------------------------------------
+
+/// A response read by [`http_get`] / [`http_request`].
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    pub status: u16,
+    /// Header names in lowercase, in the order received.
+    pub headers: Vec<(String, String)>,
+    /// The body, de-chunked but not decompressed.
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// The first header named `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as UTF-8 (lossy).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body parsed as JSON; panics if it is not.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("response body is not JSON ({e}): {}", self.text()))
+    }
+}
+
+/// GET `url` (`http://host:port/path?query`) with extra request headers; panics on a
+/// connection or protocol error. Uses `Connection: close` and 10 s timeouts.
+pub fn http_get(url: &str, headers: &[(&str, &str)]) -> HttpResponse {
+    http_request("GET", url, headers, &[]).unwrap_or_else(|e| panic!("GET {url} failed: {e}"))
+}
+
+/// Like [`http_get`] but returns the error instead of panicking (for "is it up yet" polls).
+pub fn try_http_get(url: &str, headers: &[(&str, &str)]) -> io::Result<HttpResponse> {
+    http_request("GET", url, headers, &[])
+}
+
+/// One HTTP/1.1 request with `Connection: close`. A non-empty `body` gets a
+/// `Content-Length` header. Handles `Content-Length`, `Transfer-Encoding: chunked` and
+/// read-until-close bodies.
+pub fn http_request(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> io::Result<HttpResponse> {
+    let invalid = |msg: String| io::Error::new(io::ErrorKind::InvalidInput, msg);
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| invalid(format!("only http:// URLs are supported: {url}")))?;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let host_port = if authority.contains(':') && !authority.ends_with(']') {
+        authority.to_string()
+    } else {
+        format!("{authority}:80")
+    };
+    let timeout = Duration::from_secs(10);
+    let addrs: Vec<SocketAddr> = host_port.to_socket_addrs()?.collect();
+    let mut last_err = invalid(format!("no address for {host_port}"));
+    let mut stream = None;
+    for addr in addrs {
+        match TcpStream::connect_timeout(&addr, timeout) {
+            Ok(s) => {
+                stream = Some(s);
+                break;
+            }
+            Err(e) => last_err = e,
+        }
+    }
+    let mut stream = stream.ok_or(last_err)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n");
+    let has = |name: &str| headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+    if !has("user-agent") {
+        req.push_str("User-Agent: stack-exporter-tests\r\n");
+    }
+    if !body.is_empty() && !has("content-length") {
+        req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    let mut out = req.into_bytes();
+    out.extend_from_slice(body);
+    stream.write_all(&out)?;
+    stream.flush()?;
+
+    read_response(BufReader::new(stream), method == "HEAD")
+}
+
+fn bad_data(msg: impl Into<String>) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, msg.into())
+}
+
+fn read_line_crlf(r: &mut impl BufRead) -> io::Result<String> {
+    let mut buf = Vec::new();
+    let n = r.read_until(b'\n', &mut buf)?;
+    if n == 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "connection closed while reading a line",
+        ));
+    }
+    while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+        buf.pop();
+    }
+    String::from_utf8(buf).map_err(|_| bad_data("non-UTF-8 header line"))
+}
+
+fn read_response(mut r: impl BufRead, head: bool) -> io::Result<HttpResponse> {
+    let (status, headers) = loop {
+        let status_line = read_line_crlf(&mut r)?;
+        let mut parts = status_line.splitn(3, ' ');
+        let version = parts.next().unwrap_or_default();
+        if !version.starts_with("HTTP/1.") {
+            return Err(bad_data(format!("bad status line: {status_line:?}")));
+        }
+        let status: u16 = parts
+            .next()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| bad_data(format!("bad status line: {status_line:?}")))?;
+        let mut headers = Vec::new();
+        loop {
+            let line = read_line_crlf(&mut r)?;
+            if line.is_empty() {
+                break;
+            }
+            let (k, v) = line
+                .split_once(':')
+                .ok_or_else(|| bad_data(format!("bad header line: {line:?}")))?;
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+        }
+        // Skip interim 1xx responses (but not 101).
+        if (100..200).contains(&status) && status != 101 {
+            continue;
+        }
+        break (status, headers);
+    };
+    let get = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let mut body = Vec::new();
+    if head || status == 204 || status == 304 {
+        // no body
+    } else if get("transfer-encoding").is_some_and(|te| te.to_ascii_lowercase().contains("chunked"))
+    {
+        loop {
+            let line = read_line_crlf(&mut r)?;
+            let size_str = line.split(';').next().unwrap_or_default().trim();
+            let size = usize::from_str_radix(size_str, 16)
+                .map_err(|_| bad_data(format!("bad chunk size line: {line:?}")))?;
+            if size == 0 {
+                // Trailers until an empty line (or EOF).
+                while let Ok(line) = read_line_crlf(&mut r) {
+                    if line.is_empty() {
+                        break;
+                    }
+                }
+                break;
+            }
+            let start = body.len();
+            body.resize(start + size, 0);
+            r.read_exact(&mut body[start..])?;
+            let crlf = read_line_crlf(&mut r)?;
+            if !crlf.is_empty() {
+                return Err(bad_data("missing CRLF after chunk"));
+            }
+        }
+    } else if let Some(len) = get("content-length") {
+        let len: usize = len
+            .parse()
+            .map_err(|_| bad_data(format!("bad content-length: {len:?}")))?;
+        body.resize(len, 0);
+        r.read_exact(&mut body)?;
+    } else {
+        r.read_to_end(&mut body)?;
+    }
+    Ok(HttpResponse {
+        status,
+        headers,
+        body,
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// PostgreSQL
+// ---------------------------------------------------------------------------------------
+
+/// Directory with initdb/pg_ctl/postgres: `$STACK_EXPORTER_PG_BIN` or Debian's PG 15.
+pub fn pg_bin_dir() -> PathBuf {
+    std::env::var_os("STACK_EXPORTER_PG_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/lib/postgresql/15/bin"))
+}
+
+/// A command that runs as the `postgres` user when we are root (initdb and the server
+/// refuse to run as root), directly otherwise.
+fn as_postgres(program: &Path) -> Command {
+    if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(program);
+        c
+    } else {
+        Command::new(program)
+    }
+}
+
+const INITDB_ARGS: &[&str] = &[
+    "--auth=trust",
+    "-U",
+    "postgres",
+    "-E",
+    "UTF8",
+    "--locale=C.UTF-8",
+    "--no-sync",
+];
+
+/// Runs initdb (as `postgres`) into `data`, an existing empty directory it owns.
+fn initdb(root: &Path, data: &Path) {
+    let out = as_postgres(&pg_bin_dir().join("initdb"))
+        .current_dir(root)
+        .arg("-D")
+        .arg(data)
+        .args(INITDB_ARGS)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run initdb in {}: {e}", pg_bin_dir().display()));
+    assert!(out.status.success(), "initdb failed: {}", output_text(&out));
+}
+
+/// A fresh temp dir holding `data/` and `sock/`, owned by `postgres` when we are root.
+fn pg_dirs(prefix: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempdir(prefix);
+    let root = fs::canonicalize(dir.path()).expect("canonicalize temp dir");
+    fs::create_dir(root.join("data")).unwrap();
+    fs::create_dir(root.join("sock")).unwrap();
+    if is_root() {
+        let out = Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(&root)
+            .output()
+            .expect("run chown");
+        assert!(out.status.success(), "chown failed: {}", output_text(&out));
+    }
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(root.join("data"), fs::Permissions::from_mode(0o700)).unwrap();
+    (dir, root)
+}
+
+/// A pristine initdb result, cached in cargo's `CARGO_TARGET_TMPDIR` under a name keyed
+/// by the PostgreSQL binaries, their version and the initdb options, and shared by test
+/// processes (built in a staging dir, then renamed into place atomically).
+fn pg_template() -> PathBuf {
+    static TEMPLATE: OnceLock<PathBuf> = OnceLock::new();
+    TEMPLATE
+        .get_or_init(|| {
+            use std::hash::{Hash, Hasher};
+            let version = Command::new(pg_bin_dir().join("postgres"))
+                .arg("--version")
+                .output()
+                .unwrap_or_else(|e| {
+                    panic!("cannot run postgres in {}: {e}", pg_bin_dir().display())
+                });
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            (pg_bin_dir(), &version.stdout, INITDB_ARGS, is_root()).hash(&mut h);
+            let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+            let final_dir = cache.join(format!("pg-template-{:016x}", h.finish()));
+            if final_dir.join("PG_VERSION").exists() {
+                return final_dir;
+            }
+            // initdb in a temp dir the postgres user can reach, then copy into the cache.
+            let (_dir, root) = pg_dirs("stack-exporter-initdb-");
+            initdb(&root, &root.join("data"));
+            fs::create_dir_all(&cache).expect("create CARGO_TARGET_TMPDIR");
+            let staging = tempfile::Builder::new()
+                .prefix("pg-template-staging-")
+                .tempdir_in(&cache)
+                .expect("create staging dir");
+            let staged = staging.path().join("data");
+            let out = Command::new("cp")
+                .arg("-a")
+                .arg(root.join("data"))
+                .arg(&staged)
+                .output()
+                .expect("run cp");
+            assert!(out.status.success(), "cp failed: {}", output_text(&out));
+            // Losing a race with another process is fine: its template is as good.
+            if fs::rename(&staged, &final_dir).is_err() {
+                assert!(
+                    final_dir.join("PG_VERSION").exists(),
+                    "cannot move the initdb template into {}",
+                    final_dir.display()
+                );
+            }
+            final_dir
+        })
+        .clone()
+}
+
+/// A throwaway PostgreSQL server: its own data dir in a temp dir, on a free port, with
+/// `pg_stat_statements` preloaded and created in the `postgres` database. Trust auth until
+/// [`TempPostgres::enable_password_auth`]. Dropping it stops the server (immediate mode),
+/// kills any process left in its data dir and removes the temp dir.
+pub struct TempPostgres {
+    port: u16,
+    root: PathBuf,
+    data: PathBuf,
+    sock: PathBuf,
+    log: PathBuf,
+    // Last field: dropped (removed) after Drop::drop has stopped the server.
+    _dir: tempfile::TempDir,
+}
+
+impl TempPostgres {
+    /// A copy of a cached initdb, then pg_ctl start; well under a second on tmpfs.
+    pub fn start() -> TempPostgres {
+        Self::start_with_conf(&[])
+    }
+
+    /// Like [`TempPostgres::start`], appending `conf_lines` to postgresql.conf
+    /// (e.g. `"max_connections = 20"`).
+    pub fn start_with_conf(conf_lines: &[&str]) -> TempPostgres {
+        let (dir, root) = pg_dirs("stack-exporter-pg-");
+        let data = root.join("data");
+        let sock = root.join("sock");
+
+        // A copy of a cached initdb result: much faster than running initdb every time.
+        let out = Command::new("cp")
+            .arg("-a")
+            .arg(pg_template().join("."))
+            .arg(&data)
+            .output()
+            .expect("run cp");
+        assert!(
+            out.status.success(),
+            "copying the initdb template failed: {}",
+            output_text(&out)
+        );
+
+        let mut conf = fs::OpenOptions::new()
+            .append(true)
+            .open(data.join("postgresql.conf"))
+            .unwrap();
+        writeln!(conf, "\n# added by tests/common").unwrap();
+        writeln!(conf, "shared_preload_libraries = 'pg_stat_statements'").unwrap();
+        // Dynamic shared memory as files in the data dir, so a SIGKILLed server leaves
+        // nothing behind in /dev/shm once the temp dir is removed.
+        writeln!(conf, "dynamic_shared_memory_type = mmap").unwrap();
+        for line in conf_lines {
+            writeln!(conf, "{line}").unwrap();
+        }
+        drop(conf);
+
+        let mut pg = TempPostgres {
+            port: 0,
+            log: root.join("postgres.log"),
+            root,
+            data,
+            sock,
+            _dir: dir,
+        };
+        // Another process may take the port between free_port() and the bind: retry.
+        let mut last_err = String::new();
+        for _ in 0..5 {
+            pg.port = free_port();
+            match pg.pg_ctl_start() {
+                Ok(()) => {
+                    pg.wait_ready();
+                    pg.psql("create extension if not exists pg_stat_statements");
+                    return pg;
+                }
+                Err(e) => last_err = e,
+            }
+        }
+        panic!("could not start a temp PostgreSQL: {last_err}");
+    }
+
+    /// [`TempPostgres::start`], then [`TempPostgres::enable_password_auth`].
+    pub fn start_with_password_auth(user: &str, password: &str) -> TempPostgres {
+        let pg = Self::start();
+        pg.enable_password_auth(user, password);
+        pg
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `postgresql://postgres@127.0.0.1:PORT/postgres`
+    pub fn url(&self) -> String {
+        format!("postgresql://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// `postgresql://USER:PASSWORD@127.0.0.1:PORT/postgres` (both percent-encoded).
+    pub fn url_with(&self, user: &str, password: &str) -> String {
+        let enc = |s: &str| -> String {
+            s.bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect()
+        };
+        format!(
+            "postgresql://{}:{}@127.0.0.1:{}/postgres",
+            enc(user),
+            enc(password),
+            self.port
+        )
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data
+    }
+
+    /// The unix socket directory (psql uses it, so it works under any TCP auth setting).
+    pub fn socket_dir(&self) -> &Path {
+        &self.sock
+    }
+
+    /// The server log so far.
+    pub fn log(&self) -> String {
+        read_lossy(&self.log)
+    }
+
+    /// Runs `psql -U postgres -d postgres -Atc SQL` and returns stdout without the final
+    /// newline; panics (with psql's stderr) on failure. Connects over the unix socket,
+    /// which keeps trust auth even after [`TempPostgres::enable_password_auth`].
+    pub fn psql(&self, sql: &str) -> String {
+        self.try_psql(sql)
+            .unwrap_or_else(|e| panic!("psql {sql:?} failed: {e}"))
+    }
+
+    /// Like [`TempPostgres::psql`], returning psql's stderr as the error.
+    pub fn try_psql(&self, sql: &str) -> Result<String, String> {
+        let out = Command::new("psql")
+            .arg("-h")
+            .arg(&self.sock)
+            .args(["-p", &self.port.to_string()])
+            .args([
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-X",
+                "-v",
+                "ON_ERROR_STOP=1",
+            ])
+            .args(["-Atc", sql])
+            .env_remove("PGPASSWORD")
+            .env_remove("PGSERVICE")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run psql");
+        if out.status.success() {
+            let mut s = String::from_utf8_lossy(&out.stdout).into_owned();
+            while s.ends_with('\n') {
+                s.pop();
+            }
+            Ok(s)
+        } else {
+            Err(output_text(&out))
+        }
+    }
+
+    /// Creates (or updates) a login role `user` with a SCRAM password, then rewrites
+    /// pg_hba.conf so every TCP connection to 127.0.0.1 needs a password
+    /// (`host all all 127.0.0.1/32 scram-sha-256`, also for `postgres`), keeps trust on the
+    /// unix socket (so [`TempPostgres::psql`] still works) and reloads.
+    pub fn enable_password_auth(&self, user: &str, password: &str) {
+        let ident = format!("\"{}\"", user.replace('"', "\"\""));
+        let lit = format!("'{}'", password.replace('\'', "''"));
+        self.psql("set password_encryption = 'scram-sha-256'; select 1");
+        let exists = self.psql(&format!(
+            "select count(*) from pg_roles where rolname = '{}'",
+            user.replace('\'', "''")
+        ));
+        let verb = if exists == "1" { "alter" } else { "create" };
+        self.psql(&format!(
+            "set password_encryption = 'scram-sha-256'; {verb} role {ident} login password {lit}"
+        ));
+        self.write_hba(
+            "local all all trust\n\
+             host all all 127.0.0.1/32 scram-sha-256\n",
+        );
+    }
+
+    /// Replaces pg_hba.conf with `contents` and reloads the server.
+    pub fn write_hba(&self, contents: &str) {
+        fs::write(self.data.join("pg_hba.conf"), contents).expect("write pg_hba.conf");
+        self.psql("select pg_reload_conf()");
+        // The reload is asynchronous; give the postmaster a moment to re-read the file.
+        sleep(Duration::from_millis(200));
+    }
+
+    /// The postmaster's PID from postmaster.pid, if the file exists.
+    pub fn postmaster_pid(&self) -> Option<i32> {
+        fs::read_to_string(self.data.join("postmaster.pid"))
+            .ok()?
+            .lines()
+            .next()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// True while the server accepts connections.
+    pub fn is_ready(&self) -> bool {
+        Command::new(pg_bin_dir().join("pg_isready"))
+            .args(["-q", "-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// `pg_ctl stop -m fast`.
+    pub fn stop(&self) {
+        let out = self.pg_ctl(&["stop", "-w", "-t", "30", "-m", "fast"]);
+        assert!(
+            out.status.success(),
+            "pg_ctl stop failed: {}",
+            output_text(&out)
+        );
+    }
+
+    /// Starts the server again on the same data dir and port (after [`TempPostgres::stop`]
+    /// or [`TempPostgres::kill9`]; after kill9 this runs crash recovery). Retries for a
+    /// while because old backends may still hold the shared memory right after a kill9.
+    pub fn start_again(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            match self.pg_ctl_start() {
+                Ok(()) => break,
+                Err(e) if Instant::now() >= deadline => {
+                    panic!("could not start PostgreSQL again: {e}")
+                }
+                Err(_) => sleep(Duration::from_millis(200)),
+            }
+        }
+        self.wait_ready();
+    }
+
+    /// Simulates a crash: SIGKILL to the postmaster (PID from postmaster.pid), then waits
+    /// until every process of this server is gone (backends notice the postmaster's death
+    /// by themselves; stragglers get SIGKILL after 5 s). Call
+    /// [`TempPostgres::start_again`] to bring it back (crash recovery).
+    pub fn kill9(&self) {
+        let pid = self
+            .postmaster_pid()
+            .expect("kill9: no postmaster.pid (is the server running?)");
+        send_signal(pid, libc::SIGKILL);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while pid_alive(pid) || !self.server_pids().is_empty() {
+            if Instant::now() >= deadline {
+                for p in self.server_pids() {
+                    send_signal(p, libc::SIGKILL);
+                }
+                wait_until(
+                    Duration::from_secs(5),
+                    "PostgreSQL processes to die after SIGKILL",
+                    || self.server_pids().is_empty(),
+                );
+                break;
+            }
+            sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// PIDs of live processes whose working directory is this data dir: the postmaster
+    /// and all its children chdir there.
+    pub fn server_pids(&self) -> Vec<i32> {
+        let mut pids = Vec::new();
+        let Ok(entries) = fs::read_dir("/proc") else {
+            return pids;
+        };
+        for entry in entries.flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<i32>().ok())
+            else {
+                continue;
+            };
+            if fs::read_link(entry.path().join("cwd")).is_ok_and(|cwd| cwd == self.data)
+                && pid_alive(pid)
+            {
+                pids.push(pid);
+            }
+        }
+        pids
+    }
+
+    fn pg_ctl(&self, args: &[&str]) -> Output {
+        as_postgres(&pg_bin_dir().join("pg_ctl"))
+            .current_dir(&self.root)
+            .arg("-D")
+            .arg(&self.data)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run pg_ctl")
+    }
+
+    fn pg_ctl_start(&self) -> Result<(), String> {
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.sock.display()
+        );
+        let log = self.log.to_str().unwrap().to_string();
+        let out = self.pg_ctl(&["-l", &log, "-w", "-t", "30", "-o", &opts, "start"]);
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{}\nserver log:\n{}",
+                output_text(&out),
+                self.log()
+            ))
+        }
+    }
+
+    fn wait_ready(&self) {
+        wait_until(
+            Duration::from_secs(30),
+            &format!(
+                "PostgreSQL on 127.0.0.1:{} to accept connections",
+                self.port
+            ),
+            || self.is_ready(),
+        );
+    }
+}
+
+impl Drop for TempPostgres {
+    fn drop(&mut self) {
+        if self.postmaster_pid().is_some_and(pid_alive) {
+            let _ = self.pg_ctl(&["stop", "-w", "-t", "10", "-m", "immediate"]);
+        }
+        // Whatever is left (a failed stop, orphans after kill9): SIGKILL by PID.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let pids = self.server_pids();
+            if pids.is_empty() || Instant::now() >= deadline {
+                break;
+            }
+            for pid in pids {
+                send_signal(pid, libc::SIGKILL);
+            }
+            sleep(Duration::from_millis(20));
+        }
+        // After an unclean end (kill9 without start_again) the small SysV segment the
+        // postmaster keeps for its interlock is left over: postmaster.pid's 7th line holds
+        // its key and id. Remove it once nothing is attached.
+        if let Some(shmid) = fs::read_to_string(self.data.join("postmaster.pid"))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .nth(6)?
+                    .split_whitespace()
+                    .nth(1)?
+                    .parse::<i32>()
+                    .ok()
+            })
+        {
+            // SAFETY: IPC_STAT fills a shmid_ds we own; IPC_RMID takes no buffer.
+            unsafe {
+                let mut ds: libc::shmid_ds = std::mem::zeroed();
+                if libc::shmctl(shmid, libc::IPC_STAT, &mut ds) == 0 && ds.shm_nattch == 0 {
+                    libc::shmctl(shmid, libc::IPC_RMID, std::ptr::null_mut());
+                }
+            }
+        }
+        // `_dir` removes the temp dir after this.
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Redis
+// ---------------------------------------------------------------------------------------
+
+/// A throwaway `redis-server` child on a free port, nothing persisted. Dropping it kills
+/// the child and removes its temp dir.
+pub struct TempRedis {
+    port: u16,
+    extra_args: Vec<String>,
+    password: Option<String>,
+    child: Option<Child>,
+    log: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl TempRedis {
+    pub fn start() -> TempRedis {
+        Self::start_with_args(&[])
+    }
+
+    /// Starts with extra `redis-server` arguments, e.g. `&["--requirepass", "s3cret"]`
+    /// (a `--requirepass` is remembered for [`TempRedis::cli`] and [`TempRedis::url`]).
+    pub fn start_with_args(extra_args: &[&str]) -> TempRedis {
+        let password = extra_args
+            .iter()
+            .position(|a| *a == "--requirepass")
+            .and_then(|i| extra_args.get(i + 1))
+            .map(|s| s.to_string());
+        let dir = tempdir("stack-exporter-redis-");
+        let mut redis = TempRedis {
+            port: 0,
+            extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
+            password,
+            child: None,
+            log: dir.path().join("redis.log"),
+            dir,
+        };
+        let mut last_err = String::new();
+        for _ in 0..5 {
+            redis.port = free_port();
+            match redis.spawn_and_wait() {
+                Ok(()) => return redis,
+                Err(e) => last_err = e,
+            }
+        }
+        panic!("could not start a temp Redis: {last_err}");
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `redis://127.0.0.1:PORT` (or `redis://:PASSWORD@127.0.0.1:PORT` with requirepass).
+    pub fn url(&self) -> String {
+        match &self.password {
+            Some(p) => format!("redis://:{}@127.0.0.1:{}", urlencode(p), self.port),
+            None => format!("redis://127.0.0.1:{}", self.port),
+        }
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
+    /// Redis's own output so far.
+    pub fn log(&self) -> String {
+        read_lossy(&self.log)
+    }
+
+    /// Stops the server (SIGTERM, SIGKILL after 5 s).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            stop_child(&mut child, Duration::from_secs(5));
+        }
+    }
+
+    /// SIGKILL, no shutdown.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            stop_child(&mut child, Duration::ZERO);
+        }
+    }
+
+    /// Starts it again on the same port (retrying for a while if the port is busy).
+    pub fn start_again(&mut self) {
+        self.stop();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match self.spawn_and_wait() {
+                Ok(()) => return,
+                Err(e) if Instant::now() >= deadline => {
+                    panic!("could not start Redis again on port {}: {e}", self.port)
+                }
+                Err(_) => sleep(Duration::from_millis(200)),
+            }
+        }
+    }
+
+    /// `redis-cli -h 127.0.0.1 -p PORT [-a PASSWORD] ARGS...`, stdout without the final
+    /// newline; panics if redis-cli fails (e.g. cannot connect).
+    pub fn cli(&self, args: &[&str]) -> String {
+        self.try_cli(args)
+            .unwrap_or_else(|e| panic!("redis-cli {args:?} failed: {e}"))
+    }
+
+    pub fn try_cli(&self, args: &[&str]) -> Result<String, String> {
+        let mut cmd = Command::new("redis-cli");
+        cmd.args(["-h", "127.0.0.1", "-p", &self.port.to_string()]);
+        if let Some(p) = &self.password {
+            cmd.args(["-a", p, "--no-auth-warning"]);
+        }
+        let out = cmd
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run redis-cli");
+        if out.status.success() {
+            let mut s = String::from_utf8_lossy(&out.stdout).into_owned();
+            while s.ends_with('\n') {
+                s.pop();
+            }
+            Ok(s)
+        } else {
+            Err(output_text(&out))
+        }
+    }
+
+    fn spawn_and_wait(&mut self) -> Result<(), String> {
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("open redis log");
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string()])
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(["--daemonize", "no"])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .args(&self.extra_args)
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("cannot run redis-server (is it on PATH?): {e}"))?;
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(Some(status)) = self.child.as_mut().unwrap().try_wait() {
+                self.child = None;
+                return Err(format!(
+                    "redis-server exited with {status}:\n{}",
+                    self.log()
+                ));
+            }
+            if redis_answers_ping(self.port) {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                self.kill9();
+                return Err(format!("redis-server did not answer PING:\n{}", self.log()));
+            }
+            sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// True if something on 127.0.0.1:port answers a RESP PING (`+PONG`, or an auth error).
+fn redis_answers_ping(port: u16) -> bool {
+    let Ok(mut s) = TcpStream::connect_timeout(
+        &SocketAddr::from(([127, 0, 0, 1], port)),
+        Duration::from_millis(500),
+    ) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
+    if s.write_all(b"PING\r\n").is_err() {
+        return false;
+    }
+    let mut buf = [0u8; 64];
+    match s.read(&mut buf) {
+        Ok(n) if n > 0 => {
+            let reply = &buf[..n];
+            reply.starts_with(b"+PONG") || reply.starts_with(b"-NOAUTH")
+        }
+        _ => false,
+    }
+}
+
+impl Drop for TempRedis {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Prometheus
+// ---------------------------------------------------------------------------------------
+
+/// One `scrape_configs` entry for [`TempPrometheus::start_jobs`].
+#[derive(Debug, Clone)]
+pub struct ScrapeJob {
+    pub job_name: String,
+    /// `host:port` targets; [`TempPrometheus::SELF`] stands for Prometheus's own address.
+    pub targets: Vec<String>,
+    /// Defaults to `/metrics`.
+    pub metrics_path: Option<String>,
+}
+
+impl ScrapeJob {
+    pub fn new(job_name: &str, targets: &[&str]) -> ScrapeJob {
+        ScrapeJob {
+            job_name: job_name.to_string(),
+            targets: targets.iter().map(|s| s.to_string()).collect(),
+            metrics_path: None,
+        }
+    }
+
+    pub fn metrics_path(mut self, path: &str) -> ScrapeJob {
+        self.metrics_path = Some(path.to_string());
+        self
+    }
+}
+
+/// A throwaway Prometheus server (with the remote-write receiver enabled) scraping the
+/// given targets every second. Dropping it kills it and removes its TSDB.
+pub struct TempPrometheus {
+    port: u16,
+    child: Option<Child>,
+    log: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl TempPrometheus {
+    /// Placeholder for Prometheus's own `127.0.0.1:PORT` in targets and raw configs.
+    pub const SELF: &'static str = "$SELF";
+
+    /// Scrapes `targets` (`host:port`) as job `job_name`, every 1 s.
+    pub fn start(job_name: &str, targets: &[&str]) -> TempPrometheus {
+        Self::start_jobs(&[ScrapeJob::new(job_name, targets)])
+    }
+
+    pub fn start_jobs(jobs: &[ScrapeJob]) -> TempPrometheus {
+        let mut yaml = String::from(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
+             scrape_configs:\n",
+        );
+        for job in jobs {
+            yaml.push_str(&format!("  - job_name: {:?}\n", job.job_name));
+            yaml.push_str("    scrape_interval: 1s\n");
+            if let Some(path) = &job.metrics_path {
+                yaml.push_str(&format!("    metrics_path: {path:?}\n"));
+            }
+            yaml.push_str("    static_configs:\n      - targets:\n");
+            for t in &job.targets {
+                yaml.push_str(&format!("          - {t:?}\n"));
+            }
+        }
+        Self::start_with_config(&yaml)
+    }
+
+    /// Starts with a raw prometheus.yml; every `$SELF` is replaced with its own address.
+    /// Other files the config refers to (rule files) can be written next to it first:
+    /// relative paths in the config resolve against the config's directory, so use
+    /// [`TempPrometheus::start_with_files`] for those.
+    pub fn start_with_config(yaml: &str) -> TempPrometheus {
+        Self::start_with_files(yaml, &[])
+    }
+
+    /// Like [`TempPrometheus::start_with_config`], first writing `files` (name, contents)
+    /// into the config's directory (e.g. `("rules.yml", ...)` with
+    /// `rule_files: [rules.yml]` in the config).
+    pub fn start_with_files(yaml: &str, files: &[(&str, &str)]) -> TempPrometheus {
+        let bin = which("prometheus").unwrap_or_else(|| {
+            panic!("`prometheus` is not on PATH: run scripts/test.sh, it installs prometheus")
+        });
+        let dir = tempdir("stack-exporter-prom-");
+        for (name, contents) in files {
+            fs::write(dir.path().join(name), contents).expect("write prometheus file");
+        }
+        let mut prom = TempPrometheus {
+            port: 0,
+            child: None,
+            log: dir.path().join("prometheus.log"),
+            dir,
+        };
+        let mut last_err = String::new();
+        for _ in 0..5 {
+            prom.port = free_port();
+            let config = yaml.replace(Self::SELF, &prom.addr());
+            let config_path = prom.dir.path().join("prometheus.yml");
+            fs::write(&config_path, config).expect("write prometheus.yml");
+            let log = fs::File::create(&prom.log).expect("create prometheus log");
+            let child = Command::new(&bin)
+                .arg(format!("--config.file={}", config_path.display()))
+                .arg(format!(
+                    "--storage.tsdb.path={}",
+                    prom.dir.path().join("data").display()
+                ))
+                .arg(format!("--web.listen-address={}", prom.addr()))
+                .arg("--web.enable-remote-write-receiver")
+                .arg("--log.level=warn")
+                .current_dir(prom.dir.path())
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .expect("spawn prometheus");
+            prom.child = Some(child);
+            let ready_url = format!("{}/-/ready", prom.url());
+            let deadline = Instant::now() + Duration::from_secs(30);
+            let outcome = loop {
+                if let Ok(Some(status)) = prom.child.as_mut().unwrap().try_wait() {
+                    break Err(format!("prometheus exited with {status}:\n{}", prom.log()));
+                }
+                if try_http_get(&ready_url, &[]).is_ok_and(|r| r.status == 200) {
+                    break Ok(());
+                }
+                if Instant::now() >= deadline {
+                    break Err(format!("prometheus not ready after 30 s:\n{}", prom.log()));
+                }
+                sleep(Duration::from_millis(50));
+            };
+            match outcome {
+                Ok(()) => return prom,
+                Err(e) => {
+                    last_err = e;
+                    if let Some(mut c) = prom.child.take() {
+                        stop_child(&mut c, Duration::ZERO);
+                    }
+                    let _ = fs::remove_dir_all(prom.dir.path().join("data"));
+                }
+            }
+        }
+        panic!("could not start a temp Prometheus: {last_err}");
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `127.0.0.1:PORT`
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr())
+    }
+
+    /// `http://127.0.0.1:PORT/api/v1/write`, the remote-write receiver.
+    pub fn remote_write_url(&self) -> String {
+        format!("{}/api/v1/write", self.url())
+    }
+
+    /// Prometheus's own log so far.
+    pub fn log(&self) -> String {
+        read_lossy(&self.log)
+    }
+
+    /// An instant query; returns the whole JSON answer (`{"status":"success","data":...}`).
+    /// Panics on an HTTP error or a non-success status.
+    pub fn query(&self, promql: &str) -> serde_json::Value {
+        let url = format!("{}/api/v1/query?query={}", self.url(), urlencode(promql));
+        let resp = http_get(&url, &[]);
+        let json = resp.json();
+        assert!(
+            resp.status == 200 && json["status"] == "success",
+            "query {promql:?} failed (HTTP {}): {json}",
+            resp.status
+        );
+        json
+    }
+
+    /// The samples of an instant query whose result is a vector: (labels, value).
+    pub fn query_vector(&self, promql: &str) -> Vec<(BTreeMap<String, String>, f64)> {
+        vector_samples(&self.query(promql))
+    }
+
+    /// Polls [`TempPrometheus::query`] until `pred` accepts the answer; returns that
+    /// answer. Panics after `timeout` with the last answer and Prometheus's log.
+    pub fn wait_for(
+        &self,
+        promql: &str,
+        mut pred: impl FnMut(&serde_json::Value) -> bool,
+        timeout: Duration,
+    ) -> serde_json::Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let v = self.query(promql);
+            if pred(&v) {
+                return v;
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "timed out after {timeout:?} waiting on query {promql:?}; last answer: {v}\n\
+                     prometheus log:\n{}",
+                    self.log()
+                );
+            }
+            sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Stops it (SIGTERM, SIGKILL after 5 s).
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            stop_child(&mut c, Duration::from_secs(5));
+        }
+    }
+}
+
+/// (labels, value) pairs of a `/api/v1/query` answer with `resultType: vector`.
+pub fn vector_samples(answer: &serde_json::Value) -> Vec<(BTreeMap<String, String>, f64)> {
+    let data = &answer["data"];
+    assert_eq!(
+        data["resultType"], "vector",
+        "not a vector result: {answer}"
+    );
+    data["result"]
+        .as_array()
+        .map(|a| a.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(|s| {
+            let labels = s["metric"]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let value = s["value"][1]
+                .as_str()
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(f64::NAN);
+            (labels, value)
+        })
+        .collect()
+}
+
+impl Drop for TempPrometheus {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            stop_child(&mut c, Duration::ZERO);
+        }
+    }
+}
+
+/// The full path of `program` if it is on PATH.
+pub fn which(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(program))
+        .find(|p| {
+            use std::os::unix::fs::PermissionsExt;
+            p.metadata()
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
+// ---------------------------------------------------------------------------------------
+// The exporter binary
+// ---------------------------------------------------------------------------------------
+
+/// Path of the `stack_exporter` binary cargo built for this test run.
+pub fn exporter_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_stack_exporter"))
+}
+
+/// Builder for [`ExporterProcess`]; see [`ExporterProcess::builder`].
+#[derive(Debug, Clone, Default)]
+pub struct ExporterBuilder {
+    config: Option<String>,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    env_remove: Vec<String>,
+    listen: bool,
+}
+
+impl ExporterBuilder {
+    /// Writes `yaml` to `config.yml` in the process's temp dir and passes
+    /// `--config.file PATH`.
+    pub fn config(mut self, yaml: &str) -> Self {
+        self.config = Some(yaml.to_string());
+        self
+    }
+
+    pub fn arg(mut self, arg: &str) -> Self {
+        self.args.push(arg.to_string());
+        self
+    }
+
+    pub fn args(mut self, args: &[&str]) -> Self {
+        self.args.extend(args.iter().map(|s| s.to_string()));
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn env_remove(mut self, key: &str) -> Self {
+        self.env_remove.push(key.to_string());
+        self
+    }
+
+    /// Do not add `--web.listen-address 127.0.0.1:FREE_PORT` (it is also left out when
+    /// the args already contain a `--web.listen-address`).
+    pub fn no_listen_address(mut self) -> Self {
+        self.listen = false;
+        self
+    }
+
+    /// Spawns it and waits (up to 20 s) until `GET /health` answers 200; panics with the
+    /// logs if it exits or never gets healthy. Retries on a new port when the chosen one
+    /// turned out to be taken.
+    pub fn start(self) -> ExporterProcess {
+        let mut last_err = String::new();
+        for _ in 0..3 {
+            let mut p = self.clone().spawn();
+            match p.wait_healthy(Duration::from_secs(20)) {
+                Ok(()) => return p,
+                Err(e) => {
+                    let port_clash = p.auto_port && p.logs().to_lowercase().contains("in use");
+                    last_err = e;
+                    if !port_clash {
+                        break;
+                    }
+                }
+            }
+        }
+        panic!("exporter did not become healthy: {last_err}");
+    }
+
+    /// Spawns it without waiting for anything (for `--check-config`, `--once`, or a
+    /// start that is expected to fail); use [`ExporterProcess::wait_exit`].
+    pub fn spawn(self) -> ExporterProcess {
+        let dir = tempdir("stack-exporter-proc-");
+        let mut args = Vec::new();
+        let mut config_path = None;
+        if let Some(yaml) = &self.config {
+            let path = dir.path().join("config.yml");
+            fs::write(&path, yaml).expect("write exporter config");
+            args.push("--config.file".to_string());
+            args.push(path.to_str().unwrap().to_string());
+            config_path = Some(path);
+        }
+        let explicit_listen = self
+            .args
+            .iter()
+            .position(|a| a.starts_with("--web.listen-address"))
+            .map(|i| {
+                let a = &self.args[i];
+                match a.split_once('=') {
+                    Some((_, v)) => v.to_string(),
+                    None => self.args.get(i + 1).cloned().unwrap_or_default(),
+                }
+            });
+        let (addr, auto_port) = match explicit_listen {
+            Some(a) => (a, false),
+            None if self.listen => {
+                let a = format!("127.0.0.1:{}", free_port());
+                args.push("--web.listen-address".to_string());
+                args.push(a.clone());
+                (a, true)
+            }
+            None => (String::new(), false),
+        };
+        args.extend(self.args.iter().cloned());
+
+        let stdout_path = dir.path().join("stdout.log");
+        let stderr_path = dir.path().join("stderr.log");
+        let mut cmd = Command::new(exporter_bin());
+        cmd.args(&args)
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(fs::File::create(&stdout_path).unwrap())
+            .stderr(fs::File::create(&stderr_path).unwrap());
+        for k in &self.env_remove {
+            cmd.env_remove(k);
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {}: {e}", exporter_bin().display()));
+        ExporterProcess {
+            child,
+            addr,
+            auto_port,
+            args,
+            config_path,
+            stdout_path,
+            stderr_path,
+            exit_status: None,
+            dir,
+        }
+    }
+}
+
+/// The exporter binary running as a child process, its stdout and stderr captured to
+/// files. Dropping it stops it (SIGTERM, SIGKILL after 2 s) and removes its temp dir.
+pub struct ExporterProcess {
+    child: Child,
+    addr: String,
+    auto_port: bool,
+    args: Vec<String>,
+    config_path: Option<PathBuf>,
+    stdout_path: PathBuf,
+    stderr_path: PathBuf,
+    exit_status: Option<ExitStatus>,
+    dir: tempfile::TempDir,
+}
+
+impl ExporterProcess {
+    pub fn builder() -> ExporterBuilder {
+        ExporterBuilder {
+            listen: true,
+            ..Default::default()
+        }
+    }
+
+    /// `--config.file` with `yaml`, a free listen address, and `/health` waited for.
+    pub fn start(config_yaml: &str, extra_args: &[&str]) -> ExporterProcess {
+        Self::builder().config(config_yaml).args(extra_args).start()
+    }
+
+    /// The listen address (`127.0.0.1:PORT`); empty if none was given.
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// `http://ADDR`
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The full argument list it was started with.
+    pub fn args(&self) -> &[String] {
+        &self.args
+    }
+
+    /// The config file written by [`ExporterBuilder::config`] (rewrite it to test reloads).
+    pub fn config_path(&self) -> Option<&Path> {
+        self.config_path.as_deref()
+    }
+
+    /// Its temp dir (cwd of the process): a place for extra files a test needs.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// GET `path` on its listen address.
+    pub fn get(&self, path: &str) -> HttpResponse {
+        self.get_with(path, &[])
+    }
+
+    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> HttpResponse {
+        http_get(&format!("{}{}", self.url(), path), headers)
+    }
+
+    pub fn stdout(&self) -> String {
+        read_lossy(&self.stdout_path)
+    }
+
+    pub fn stderr(&self) -> String {
+        read_lossy(&self.stderr_path)
+    }
+
+    /// stdout followed by stderr, as written so far.
+    pub fn logs(&self) -> String {
+        format!("{}{}", self.stdout(), self.stderr())
+    }
+
+    /// Sends `sig` (e.g. `libc::SIGHUP`, `libc::SIGTERM`) to the process.
+    pub fn signal(&self, sig: i32) {
+        if self.exit_status.is_none() {
+            send_signal(self.child.id() as i32, sig);
+        }
+    }
+
+    /// Its exit status if it has exited.
+    pub fn try_exit(&mut self) -> Option<ExitStatus> {
+        if self.exit_status.is_none() {
+            self.exit_status = self.child.try_wait().ok().flatten();
+        }
+        self.exit_status
+    }
+
+    /// Waits up to `timeout` for it to exit; `None` if it is still running.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(s) = self.try_exit() {
+                return Some(s);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits until `GET /health` answers 200; Err (with the logs) if it exits first or
+    /// the timeout passes.
+    pub fn wait_healthy(&mut self, timeout: Duration) -> Result<(), String> {
+        if self.addr.is_empty() {
+            return Err("no listen address to check /health on".to_string());
+        }
+        let url = format!("{}/health", self.url());
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.try_exit() {
+                return Err(format!(
+                    "exporter exited with {status} (args {:?}); logs:\n{}",
+                    self.args,
+                    self.logs()
+                ));
+            }
+            if try_http_get(&url, &[]).is_ok_and(|r| r.status == 200) {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "no 200 from {url} after {timeout:?} (args {:?}); logs:\n{}",
+                    self.args,
+                    self.logs()
+                ));
+            }
+            sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Stops it: SIGTERM, SIGKILL after `grace`; returns the exit status.
+    pub fn stop(&mut self, grace: Duration) -> Option<ExitStatus> {
+        if self.exit_status.is_none() {
+            self.exit_status = stop_child(&mut self.child, grace);
+        }
+        self.exit_status
+    }
+}
+
+impl Drop for ExporterProcess {
+    fn drop(&mut self) {
+        // SIGTERM first so a graceful shutdown (and coverage data) can be written.
+        self.stop(Duration::from_secs(2));
+    }
+}

@@ -1,0 +1,328 @@
+//! Tests of the test harness itself (tests/common) against real servers.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+#[test]
+fn free_ports_are_distinct() {
+    let ports: std::collections::HashSet<u16> = (0..50).map(|_| free_port()).collect();
+    assert_eq!(ports.len(), 50);
+}
+
+#[test]
+fn temp_postgres_survives_kill9_and_restart() {
+    let t0 = Instant::now();
+    let pg = TempPostgres::start();
+    eprintln!("TempPostgres::start took {:?}", t0.elapsed());
+    assert_eq!(pg.psql("select 1"), "1");
+    assert_eq!(
+        pg.url(),
+        format!("postgresql://postgres@127.0.0.1:{}/postgres", pg.port())
+    );
+    assert_eq!(
+        pg.psql("show shared_preload_libraries"),
+        "pg_stat_statements"
+    );
+    assert_eq!(
+        pg.psql("select count(*) from pg_extension where extname = 'pg_stat_statements'"),
+        "1"
+    );
+    pg.psql("create table t (x int); insert into t values (42)");
+
+    let old_pid = pg.postmaster_pid().unwrap();
+    pg.kill9();
+    assert!(!pid_alive(old_pid));
+    assert!(pg.server_pids().is_empty());
+    assert!(pg.try_psql("select 1").is_err());
+    assert!(!pg.is_ready());
+
+    let t1 = Instant::now();
+    pg.start_again();
+    eprintln!("start_again after kill9 took {:?}", t1.elapsed());
+    assert_ne!(pg.postmaster_pid().unwrap(), old_pid);
+    assert_eq!(pg.psql("select x from t"), "42");
+    assert!(
+        pg.log().contains("not properly shut down"),
+        "expected crash recovery in the log:\n{}",
+        pg.log()
+    );
+
+    pg.stop();
+    assert!(!pg.is_ready());
+    pg.start_again();
+    assert_eq!(pg.psql("select 1"), "1");
+}
+
+#[test]
+fn temp_postgres_drop_leaves_nothing_behind() {
+    let pg = TempPostgres::start();
+    let data = pg.data_dir().to_path_buf();
+    let pids = pg.server_pids();
+    assert!(pids.len() > 1, "postmaster and children: {pids:?}");
+    drop(pg);
+    for pid in pids {
+        assert!(!pid_alive(pid), "pid {pid} survived drop");
+    }
+    assert!(!data.exists());
+}
+
+#[test]
+fn temp_postgres_drop_cleans_up_even_on_panic() {
+    let data = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let data2 = data.clone();
+    let res = thread::spawn(move || {
+        let pg = TempPostgres::start();
+        *data2.lock().unwrap() = Some((pg.data_dir().to_path_buf(), pg.server_pids()));
+        panic!("test panics while the server runs");
+    })
+    .join();
+    assert!(res.is_err());
+    let (dir, pids) = data.lock().unwrap().take().unwrap();
+    assert!(!dir.exists());
+    for pid in pids {
+        assert!(!pid_alive(pid), "pid {pid} survived the panic");
+    }
+}
+
+#[test]
+fn temp_postgres_password_auth() {
+    let pg = TempPostgres::start_with_password_auth("app", "s3cr'et pw");
+    // The superuser still works over the unix socket.
+    assert_eq!(pg.psql("select current_user"), "postgres");
+
+    let tcp = |url: &str| {
+        std::process::Command::new("psql")
+            .args([url, "-XAtc", "select current_user"])
+            .env_remove("PGPASSWORD")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let ok = tcp(&pg.url_with("app", "s3cr'et pw"));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&ok.stdout).trim(), "app");
+
+    let bad = tcp(&pg.url_with("app", "wrong"));
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("password authentication failed"), "{err}");
+
+    // No password over TCP fails too, also for postgres.
+    let none = tcp(&pg.url());
+    assert!(!none.status.success());
+}
+
+#[test]
+fn temp_redis_stop_and_start_again() {
+    let mut redis = TempRedis::start();
+    assert_eq!(redis.cli(&["ping"]), "PONG");
+    assert_eq!(redis.url(), format!("redis://127.0.0.1:{}", redis.port()));
+    redis.cli(&["set", "k", "v"]);
+    assert_eq!(redis.cli(&["get", "k"]), "v");
+
+    let port = redis.port();
+    redis.stop();
+    assert!(redis.try_cli(&["ping"]).is_err() || redis.cli(&["ping"]) != "PONG");
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+
+    redis.start_again();
+    assert_eq!(redis.port(), port);
+    assert_eq!(redis.cli(&["ping"]), "PONG");
+    // Nothing is persisted.
+    assert_eq!(redis.cli(&["exists", "k"]), "0");
+
+    let pid = redis.pid().unwrap() as i32;
+    drop(redis);
+    assert!(!pid_alive(pid));
+}
+
+#[test]
+fn temp_redis_with_password() {
+    let redis = TempRedis::start_with_args(&["--requirepass", "hunter2"]);
+    assert_eq!(redis.cli(&["ping"]), "PONG");
+    assert_eq!(
+        redis.url(),
+        format!("redis://:hunter2@127.0.0.1:{}", redis.port())
+    );
+    let out = std::process::Command::new("redis-cli")
+        .args(["-p", &redis.port().to_string(), "ping"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("NOAUTH"));
+}
+
+#[test]
+fn temp_prometheus_scrapes_itself() {
+    let prom = TempPrometheus::start("self", &[TempPrometheus::SELF]);
+    let answer = prom.wait_for(
+        r#"up{job="self"}"#,
+        |v| vector_samples(v).iter().any(|(_, value)| *value == 1.0),
+        Duration::from_secs(30),
+    );
+    let samples = vector_samples(&answer);
+    assert_eq!(samples.len(), 1);
+    assert_eq!(samples[0].0["instance"], prom.addr());
+    assert_eq!(prom.query_vector("vector(7)")[0].1, 7.0);
+}
+
+#[test]
+fn http_get_against_prometheus() {
+    let prom = TempPrometheus::start("self", &[]);
+    let ready = http_get(&format!("{}/-/ready", prom.url()), &[]);
+    assert_eq!(ready.status, 200);
+    assert!(ready.header("Content-Length").is_some());
+
+    let missing = http_get(&format!("{}/no/such/page", prom.url()), &[]);
+    assert_eq!(missing.status, 404);
+
+    // Prometheus's own /metrics is large, so Go's net/http sends it chunked.
+    let metrics = http_get(
+        &format!("{}/metrics", prom.url()),
+        &[("Accept", "text/plain")],
+    );
+    assert_eq!(metrics.status, 200);
+    assert_eq!(metrics.header("transfer-encoding"), Some("chunked"));
+    let text = metrics.text();
+    assert!(
+        text.contains("# TYPE prometheus_build_info gauge"),
+        "{text}"
+    );
+    assert!(text.ends_with('\n'));
+
+    // Gzip is passed through undecoded.
+    let gz = http_get(
+        &format!("{}/metrics", prom.url()),
+        &[("Accept-Encoding", "gzip")],
+    );
+    assert_eq!(gz.header("content-encoding"), Some("gzip"));
+    assert_eq!(&gz.body[..2], &[0x1f, 0x8b]);
+}
+
+/// A one-shot HTTP server: answers the first request with `response` and returns the
+/// request head it read.
+fn one_shot_server(response: &'static [u8]) -> (String, thread::JoinHandle<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let handle = thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut head = String::new();
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            head.push_str(&line);
+        }
+        let mut stream = stream;
+        // Write in small pieces so the client has to cope with partial reads.
+        for piece in response.chunks(7) {
+            stream.write_all(piece).unwrap();
+            stream.flush().unwrap();
+        }
+        head
+    });
+    (addr, handle)
+}
+
+#[test]
+fn http_get_chunked_from_a_local_server() {
+    let (addr, server) = one_shot_server(
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n\
+          5\r\nhello\r\n1;ext=1\r\n \r\nC\r\nworld, again\r\n0\r\nX-Trailer: 1\r\n\r\n",
+    );
+    let resp = http_get(&format!("http://{addr}/metrics?x=1"), &[("X-Test", "yes")]);
+    let head = server.join().unwrap();
+    assert!(head.starts_with("GET /metrics?x=1 HTTP/1.1\r\n"), "{head}");
+    assert!(head.contains("Connection: close\r\n"), "{head}");
+    assert!(head.contains("X-Test: yes\r\n"), "{head}");
+    assert!(head.contains(&format!("Host: {addr}\r\n")), "{head}");
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.header("CONTENT-TYPE"), Some("text/plain"));
+    assert_eq!(resp.text(), "hello world, again");
+}
+
+#[test]
+fn http_get_content_length_and_until_close() {
+    let (addr, server) =
+        one_shot_server(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\ndown");
+    let resp = http_get(&format!("http://{addr}/health"), &[]);
+    server.join().unwrap();
+    assert_eq!(resp.status, 503);
+    assert_eq!(resp.text(), "down");
+
+    let (addr, server) = one_shot_server(b"HTTP/1.0 200 OK\r\nX-A: b\r\n\r\nuntil close");
+    let resp = http_get(&format!("http://{addr}/"), &[]);
+    server.join().unwrap();
+    assert_eq!(resp.text(), "until close");
+    assert_eq!(resp.header("x-a"), Some("b"));
+
+    // Nobody listening: an error, not a hang.
+    let port = free_port();
+    assert!(try_http_get(&format!("http://127.0.0.1:{port}/"), &[]).is_err());
+}
+
+#[test]
+fn wait_until_panics_with_its_message() {
+    let err = std::panic::catch_unwind(|| {
+        wait_until(Duration::from_millis(100), "the impossible", || false)
+    })
+    .unwrap_err();
+    let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(msg.contains("the impossible"), "{msg}");
+    let mut n = 0;
+    wait_until(Duration::from_secs(5), "three calls", || {
+        n += 1;
+        n == 3
+    });
+}
+
+#[test]
+fn exporter_process_runs_the_binary() {
+    // `--help` exits 0 both with today's stub and with the clap-based CLI.
+    let mut p = ExporterProcess::builder()
+        .no_listen_address()
+        .arg("--help")
+        .spawn();
+    assert!(exporter_bin().exists());
+    let status = p
+        .wait_exit(Duration::from_secs(20))
+        .unwrap_or_else(|| panic!("--help did not exit; logs:\n{}", p.logs()));
+    assert!(status.success(), "{status}; logs:\n{}", p.logs());
+    assert_eq!(p.addr(), "");
+    assert!(p.wait_healthy(Duration::from_secs(1)).is_err());
+}
+
+#[test]
+fn temp_postgres_kill9_then_drop_leaves_nothing_behind() {
+    let pg = TempPostgres::start();
+    let shmid: i32 = std::fs::read_to_string(pg.data_dir().join("postmaster.pid"))
+        .unwrap()
+        .lines()
+        .nth(6)
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    pg.kill9();
+    drop(pg);
+    // SAFETY: IPC_STAT into a zeroed shmid_ds we own.
+    let exists = unsafe {
+        let mut ds: libc::shmid_ds = std::mem::zeroed();
+        libc::shmctl(shmid, libc::IPC_STAT, &mut ds) == 0
+    };
+    assert!(!exists, "SysV segment {shmid} survived");
+}
