@@ -6,7 +6,7 @@ mod common;
 use std::io::Read;
 use std::time::Duration;
 
-use common::{free_port, http_get, wait_until, ExporterProcess, TempPostgres, TempRedis};
+use common::{free_port, wait_until, ExporterProcess, TempPostgres, TempRedis};
 
 const MACHINE_PG: &str = "postgresql://postgres@127.0.0.1:5432/postgres";
 const MACHINE_REDIS: &str = "redis://127.0.0.1:6379";
@@ -59,16 +59,14 @@ fn promtool_check(body: &str) -> (i32, String) {
 
 #[test]
 fn serves_machine_postgres_and_redis_with_valid_exposition() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(
-        &dir,
+    let exporter = ExporterProcess::start(
         &format!(
             "defaults: {{ interval: 2s, timeout: 1s }}\n\
              postgres:\n  - name: pg\n    url: {MACHINE_PG}\n    labels: {{ team: core }}\n\
              redis:\n  - name: cache\n    url: {MACHINE_REDIS}\n"
         ),
+        &[],
     );
-    let exporter = ExporterProcess::start_with_config(&config);
     wait_until(Duration::from_secs(10), "/ready == 200", || {
         exporter.get("/ready").status == 200
     });
@@ -104,10 +102,8 @@ fn serves_machine_postgres_and_redis_with_valid_exposition() {
 #[test]
 fn postgres_killed_is_reported_within_an_interval_and_recovers() {
     let pg = TempPostgres::start();
-    let redis = TempRedis::start();
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(
-        &dir,
+    let mut redis = TempRedis::start();
+    let exporter = ExporterProcess::start(
         &format!(
             "defaults: {{ interval: 2s, timeout: 1s }}\n\
              postgres: [ {{ name: db, url: \"{}\" }} ]\n\
@@ -115,8 +111,8 @@ fn postgres_killed_is_reported_within_an_interval_and_recovers() {
             pg.url(),
             redis.url()
         ),
+        &[],
     );
-    let exporter = ExporterProcess::start_with_config(&config);
     wait_for_value(&exporter, "pg_up{source=\"db\"}", 1.0, Duration::from_secs(10));
     wait_for_value(&exporter, "redis_up{source=\"cache\"}", 1.0, Duration::from_secs(10));
 
@@ -162,16 +158,14 @@ fn silent_server() -> (std::net::TcpListener, u16) {
 #[test]
 fn hung_backend_times_out_and_metrics_stay_fast() {
     let (_listener, port) = silent_server();
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(
-        &dir,
+    let exporter = ExporterProcess::start(
         &format!(
             "defaults: {{ interval: 3s, timeout: 1s }}\n\
              postgres: [ {{ name: hung, url: \"postgresql://postgres@127.0.0.1:{port}/postgres\" }} ]\n\
              redis: [ {{ name: cache, url: {MACHINE_REDIS} }} ]\n"
         ),
+        &[],
     );
-    let exporter = ExporterProcess::start_with_config(&config);
     wait_until(Duration::from_secs(8), "a timeout is counted", || {
         sample_value(
             &metrics(&exporter),
@@ -191,16 +185,14 @@ fn ready_turns_green_after_the_first_poll_of_every_source() {
     // An app probe against a server that never answers: its first poll ends only at the
     // timeout, so /ready is 503 naming it until then.
     let (_listener, port) = silent_server();
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(
-        &dir,
+    let exporter = ExporterProcess::start(
         &format!(
             "defaults: {{ interval: 10s, timeout: 4s }}\n\
              redis: [ {{ name: cache, url: {MACHINE_REDIS} }} ]\n\
              apps:\n  - name: slowapp\n    probes: [ {{ url: \"http://127.0.0.1:{port}/health\" }} ]\n"
         ),
+        &[],
     );
-    let exporter = ExporterProcess::start_with_config(&config);
     let first = exporter.get("/ready");
     assert_eq!(first.status, 503, "{}", first.text());
     let json: serde_json::Value = serde_json::from_slice(&first.body).unwrap();
@@ -262,9 +254,7 @@ fn start_app() -> u16 {
 #[test]
 fn app_probes_report_blackbox_metrics() {
     let port = start_app();
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(
-        &dir,
+    let exporter = ExporterProcess::start(
         &format!(
             "defaults: {{ interval: 2s, timeout: 1s }}\n\
              apps:\n  - name: api\n    probes:\n\
@@ -272,8 +262,8 @@ fn app_probes_report_blackbox_metrics() {
              \x20     - {{ name: broken, url: \"http://127.0.0.1:{port}/broken\" }}\n\
              \x20     - {{ name: teapot, url: \"http://127.0.0.1:{port}/broken\", expected_status: [500] }}\n"
         ),
+        &[],
     );
-    let exporter = ExporterProcess::start_with_config(&config);
     wait_until(Duration::from_secs(10), "/ready", || exporter.get("/ready").status == 200);
     let body = metrics(&exporter);
     let v = |p: &str| sample_value(&body, p);
@@ -293,12 +283,10 @@ fn app_probes_report_blackbox_metrics() {
 
 #[test]
 fn gzip_and_openmetrics_are_negotiated() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(
-        &dir,
+    let exporter = ExporterProcess::start(
         &format!("redis: [ {{ name: cache, url: {MACHINE_REDIS} }} ]\n"),
+        &[],
     );
-    let exporter = ExporterProcess::start_with_config(&config);
     wait_until(Duration::from_secs(10), "/ready", || exporter.get("/ready").status == 200);
 
     let plain = exporter.get("/metrics");
@@ -347,7 +335,9 @@ fn metrics_auth_basic_and_bearer() {
             password_file.display()
         ),
     );
-    let exporter = ExporterProcess::start_with_config(&config);
+    let exporter = ExporterProcess::builder()
+        .args(&["--config.file", config.to_str().unwrap()])
+        .start();
     let denied = exporter.get("/metrics");
     assert_eq!(denied.status, 401);
     assert!(denied.header("www-authenticate").unwrap().starts_with("Basic"));
@@ -373,8 +363,10 @@ fn metrics_auth_basic_and_bearer() {
              redis: [ {{ name: cache, url: {MACHINE_REDIS} }} ]\n"
         ),
     );
-    let exporter =
-        ExporterProcess::start(&["--config.file", config.to_str().unwrap()], &[("METRICS_TOKEN", "t0ken-abc")]);
+    let exporter = ExporterProcess::builder()
+        .args(&["--config.file", config.to_str().unwrap()])
+        .env("METRICS_TOKEN", "t0ken-abc")
+        .start();
     assert_eq!(exporter.get("/metrics").status, 401);
     assert_eq!(
         exporter
@@ -392,14 +384,14 @@ fn metrics_auth_basic_and_bearer() {
 
 #[test]
 fn sighup_applies_a_good_config_and_keeps_the_old_one_on_a_bad_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(
-        &dir,
+    let exporter = ExporterProcess::start(
         &format!(
             "defaults: {{ interval: 1s, timeout: 500ms }}\nredis: [ {{ name: cache, url: {MACHINE_REDIS} }} ]\n"
         ),
+        &[],
     );
-    let exporter = ExporterProcess::start_with_config(&config);
+    let config_path = exporter.config_path().unwrap().to_owned();
+    let rewrite = |yaml: &str| std::fs::write(&config_path, yaml).unwrap();
     wait_for_value(&exporter, "redis_up{source=\"cache\"}", 1.0, Duration::from_secs(10));
     let polls_before = sample_value(
         &metrics(&exporter),
@@ -408,8 +400,7 @@ fn sighup_applies_a_good_config_and_keeps_the_old_one_on_a_bad_one() {
     .unwrap();
 
     // Good: add a PostgreSQL source; the unchanged Redis source keeps running.
-    write_config(
-        &dir,
+    rewrite(
         &format!(
             "defaults: {{ interval: 1s, timeout: 500ms }}\n\
              redis: [ {{ name: cache, url: {MACHINE_REDIS} }} ]\n\
@@ -431,7 +422,7 @@ fn sighup_applies_a_good_config_and_keeps_the_old_one_on_a_bad_one() {
     assert!(polls_after >= polls_before, "the kept source was restarted: {polls_before} → {polls_after}");
 
     // Bad: an unknown field. The running config stays.
-    write_config(&dir, "redis: [ { name: cache, url: redis://x, colour: blue } ]\n");
+    rewrite("redis: [ { name: cache, url: redis://x, colour: blue } ]\n");
     exporter.signal(libc::SIGHUP);
     wait_for_value(
         &exporter,
@@ -447,8 +438,7 @@ fn sighup_applies_a_good_config_and_keeps_the_old_one_on_a_bad_one() {
     assert!(logs.contains("colour"), "the log names the bad field: {logs}");
 
     // Removing a source removes its series.
-    write_config(
-        &dir,
+    rewrite(
         &format!("defaults: {{ interval: 1s, timeout: 500ms }}\nredis: [ {{ name: cache, url: {MACHINE_REDIS} }} ]\n"),
     );
     exporter.signal(libc::SIGHUP);
@@ -461,9 +451,7 @@ fn sighup_applies_a_good_config_and_keeps_the_old_one_on_a_bad_one() {
 
 #[test]
 fn sigterm_shuts_down_gracefully() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(&dir, &format!("redis: [ {{ name: cache, url: {MACHINE_REDIS} }} ]\n"));
-    let mut exporter = ExporterProcess::start_with_config(&config);
+    let mut exporter = ExporterProcess::start(&format!("redis: [ {{ name: cache, url: {MACHINE_REDIS} }} ]\n"), &[]);
     exporter.signal(libc::SIGTERM);
     let status = exporter
         .wait_exit(Duration::from_secs(10))
@@ -475,13 +463,12 @@ fn sigterm_shuts_down_gracefully() {
 fn builtin_default_uses_database_url_and_redis_url() {
     let pg = TempPostgres::start();
     let redis = TempRedis::start();
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let exporter = ExporterProcess::start_in(
-        dir.path(),
-        &["--web.listen-address", &format!("127.0.0.1:{port}")],
-        &[("DATABASE_URL", pg.url().as_str()), ("REDIS_URL", redis.url().as_str())],
-    );
+    // No --config.file, and the working directory (its own temp dir) has none either.
+    let exporter = ExporterProcess::builder()
+        .env_remove("STACK_EXPORTER_CONFIG_FILE")
+        .env("DATABASE_URL", &pg.url())
+        .env("REDIS_URL", &redis.url())
+        .start();
     wait_until(Duration::from_secs(10), "/ready", || exporter.get("/ready").status == 200);
     let body = metrics(&exporter);
     assert_eq!(sample_value(&body, "pg_up{source=\"postgres\"}"), Some(1.0), "{body}");
@@ -549,7 +536,7 @@ fn check_config_exit_codes_and_redaction() {
     assert!(!stdout.contains("Hunter2Secret"), "{stdout}");
 
     let bad = dir.path().join("bad.yml");
-    std::fs::write(&bad, "defaults:\n  interval: 15 sec\n").unwrap();
+    std::fs::write(&bad, "defaults:\n  interval: 15 parsecs\n").unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_stack_exporter"))
         .args(["--check-config", "--config.file", bad.to_str().unwrap()])
         .output()
@@ -557,7 +544,7 @@ fn check_config_exit_codes_and_redaction() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr.contains("bad.yml:2:"), "{stderr}");
-    assert!(stderr.contains("15 sec"), "{stderr}");
+    assert!(stderr.contains("15 parsecs"), "{stderr}");
 
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_stack_exporter"))
         .args(["--check-config", "--config.file", "/nonexistent/x.yml"])
@@ -571,10 +558,8 @@ fn check_config_exit_codes_and_redaction() {
 fn passwords_never_reach_logs_metrics_or_the_status_page() {
     let pg = TempPostgres::start_with_password_auth("app", "CorrectPgPass1");
     let redis = TempRedis::start_with_args(&["--requirepass", "CorrectRedisPass1"]);
-    let dir = tempfile::tempdir().unwrap();
     let probe_port = start_app();
-    let config = write_config(
-        &dir,
+    let exporter = ExporterProcess::start(
         &format!(
             "defaults: {{ interval: 1s, timeout: 800ms }}\n\
              postgres: [ {{ name: db, url: \"postgresql://app:WrongPgSecret9@127.0.0.1:{}/postgres\" }} ]\n\
@@ -583,10 +568,7 @@ fn passwords_never_reach_logs_metrics_or_the_status_page() {
             pg.port(),
             redis.port()
         ),
-    );
-    let exporter = ExporterProcess::start(
-        &["--config.file", config.to_str().unwrap(), "--log.level", "debug"],
-        &[],
+        &["--log.level", "debug"],
     );
     wait_until(Duration::from_secs(10), "auth failures counted", || {
         let body = metrics(&exporter);

@@ -15,6 +15,7 @@ mod default;
 mod error;
 mod interpolate;
 mod load;
+mod render;
 mod schema;
 mod secret;
 mod validate;

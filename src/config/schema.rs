@@ -1,0 +1,286 @@
+//! Serde structs mirroring the YAML file. Unknown fields are rejected everywhere; string,
+//! number and duration fields go through `${VAR}` expansion. Cross-field rules live in
+//! `validate`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::marker::PhantomData;
+use std::time::Duration;
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+
+use super::interpolate::expand_current;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawConfig {
+    #[serde(default)]
+    pub web: Option<RawWeb>,
+    #[serde(default)]
+    pub defaults: Option<RawDefaults>,
+    #[serde(default)]
+    pub postgres: Option<Vec<RawPostgres>>,
+    #[serde(default)]
+    pub redis: Option<Vec<RawRedis>>,
+    #[serde(default)]
+    pub apps: Option<Vec<RawApp>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawWeb {
+    pub listen_address: Option<Text>,
+    pub max_connections: Option<Count>,
+    pub header_read_timeout: Option<Dur>,
+    pub basic_auth: Option<RawBasicAuth>,
+    pub bearer_token: Option<Text>,
+    pub bearer_token_file: Option<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBasicAuth {
+    pub username: Text,
+    pub password: Option<Text>,
+    pub password_file: Option<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawDefaults {
+    pub interval: Option<Dur>,
+    pub timeout: Option<Dur>,
+}
+
+// `#[serde(flatten)]` cannot be combined with `deny_unknown_fields`, so the common
+// source fields are repeated in each kind.
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPostgres {
+    pub name: Text,
+    pub url: Text,
+    pub password_file: Option<Text>,
+    pub interval: Option<Dur>,
+    pub timeout: Option<Dur>,
+    pub labels: Option<BTreeMap<String, Text>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRedis {
+    pub name: Text,
+    pub url: Text,
+    pub password_file: Option<Text>,
+    pub interval: Option<Dur>,
+    pub timeout: Option<Dur>,
+    pub labels: Option<BTreeMap<String, Text>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawApp {
+    pub name: Text,
+    pub interval: Option<Dur>,
+    pub timeout: Option<Dur>,
+    pub labels: Option<BTreeMap<String, Text>>,
+    pub probes: Option<Vec<RawProbe>>,
+    // NOT YET SUPPORTED: scraping the app's own /metrics is planned. Until then the key is
+    // rejected here (not silently ignored, not reported as a generic unknown field).
+    // To implement it, replace this field and `reject_metrics_url` with the real one.
+    #[serde(default, deserialize_with = "reject_metrics_url")]
+    #[allow(dead_code)]
+    pub metrics_url: Option<()>,
+}
+
+pub(crate) const METRICS_URL_UNSUPPORTED: &str =
+    "`metrics_url` (scraping the app's own /metrics) is not supported yet; use probes";
+
+fn reject_metrics_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<()>, D::Error> {
+    // Failing from inside a visitor makes serde_yaml stamp the value's own line on the
+    // error instead of the enclosing app's.
+    struct Reject;
+    impl<'de> Visitor<'de> for Reject {
+        type Value = Option<()>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str(METRICS_URL_UNSUPPORTED)
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Err(E::custom(METRICS_URL_UNSUPPORTED))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Err(E::custom(METRICS_URL_UNSUPPORTED))
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Err(E::custom(METRICS_URL_UNSUPPORTED))
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Err(E::custom(METRICS_URL_UNSUPPORTED))
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Err(E::custom(METRICS_URL_UNSUPPORTED))
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Err(E::custom(METRICS_URL_UNSUPPORTED))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+            Err(de::Error::custom(METRICS_URL_UNSUPPORTED))
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+            Err(de::Error::custom(METRICS_URL_UNSUPPORTED))
+        }
+    }
+    d.deserialize_any(Reject)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawProbe {
+    pub url: Text,
+    pub name: Option<Text>,
+    pub method: Option<Text>,
+    pub headers: Option<Pairs>,
+    pub expected_status: Option<Vec<i64>>,
+}
+
+/// A scalar read as text, after `${VAR}` expansion. Numbers and booleans are accepted as
+/// their YAML spelling so that `labels: { shard: 1 }` works.
+pub(crate) struct Text(pub String);
+
+// Values may be secrets (passwords, tokens, header values).
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Text(..)")
+    }
+}
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Text;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text, E> {
+                expand_current(v).map(Text).map_err(E::custom)
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Text, E> {
+                Err(E::custom("missing value; expected a string"))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+const DURATION_HINT: &str = "expected e.g. 15s, 1m30s";
+
+/// A humantime duration (`15s`, `1m30s`, `500ms`), after `${VAR}` expansion.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Dur(pub Duration);
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Dur;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                write!(f, "a duration; {DURATION_HINT}")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Dur, E> {
+                let text = expand_current(v).map_err(E::custom)?;
+                humantime::parse_duration(text.trim())
+                    .map(Dur)
+                    .map_err(|_| E::custom(format!("invalid duration `{text}`; {DURATION_HINT}")))
+            }
+            // A bare number is rejected rather than guessed to be seconds.
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Dur, E> {
+                Err(E::custom(format!(
+                    "invalid duration `{v}` (a unit is required); {DURATION_HINT}"
+                )))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Dur, E> {
+                self.visit_i64(i64::try_from(v).unwrap_or(i64::MAX))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Dur, E> {
+                Err(E::custom(format!(
+                    "invalid duration `{v}` (a unit is required); {DURATION_HINT}"
+                )))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A non-negative whole number, literal or after `${VAR}` expansion.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Count(pub u64);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Count;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a whole number")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Count, E> {
+                Ok(Count(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Count, E> {
+                u64::try_from(v).map(Count).map_err(|_| {
+                    E::custom(format!(
+                        "invalid number `{v}`; expected a whole number >= 0"
+                    ))
+                })
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Count, E> {
+                let text = expand_current(v).map_err(E::custom)?;
+                text.trim().parse::<u64>().map(Count).map_err(|_| {
+                    E::custom(format!(
+                        "invalid number `{text}`; expected a whole number >= 0"
+                    ))
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A mapping kept in file order, with `${VAR}`-expanded values; used for HTTP headers,
+/// where order is visible to the server and repeats are legal.
+#[derive(Debug, Default)]
+pub(crate) struct Pairs(pub Vec<(String, Text)>);
+
+impl<'de> Deserialize<'de> for Pairs {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V(PhantomData<Pairs>);
+        impl<'de> Visitor<'de> for V {
+            type Value = Pairs;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a mapping of header name to value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Pairs, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, Text>()? {
+                    out.push((k, v));
+                }
+                Ok(Pairs(out))
+            }
+        }
+        d.deserialize_map(V(PhantomData))
+    }
+}
