@@ -61,7 +61,13 @@ pub fn main(flags: Flags) -> ExitCode {
     if flags.once {
         return runtime.block_on(once(&config, &scrubber));
     }
-    runtime.block_on(serve(config, config_path, flags.listen_address, env, scrubber))
+    runtime.block_on(serve(
+        config,
+        config_path,
+        flags.listen_address,
+        env,
+        scrubber,
+    ))
 }
 
 fn load(path: Option<&std::path::Path>, env: &Env) -> Result<Config, ConfigErrors> {

@@ -17,7 +17,11 @@ use clap::{Parser, ValueEnum};
 pub struct Flags {
     /// YAML config file. Without it, ./stack_exporter.yml or
     /// /etc/stack_exporter/stack_exporter.yml is used if present, else the built-in default.
-    #[arg(long = "config.file", env = "STACK_EXPORTER_CONFIG_FILE", value_name = "PATH")]
+    #[arg(
+        long = "config.file",
+        env = "STACK_EXPORTER_CONFIG_FILE",
+        value_name = "PATH"
+    )]
     pub config_file: Option<PathBuf>,
 
     /// Address to listen on, e.g. 0.0.0.0:9650 or :9650; overrides web.listen_address.
@@ -86,7 +90,10 @@ mod tests {
             "json",
         ])
         .unwrap();
-        assert_eq!(f.config_file.as_deref(), Some(std::path::Path::new("x.yml")));
+        assert_eq!(
+            f.config_file.as_deref(),
+            Some(std::path::Path::new("x.yml"))
+        );
         assert_eq!(f.listen_address.as_deref(), Some(":9999"));
         assert_eq!(f.log_level, LogLevel::Debug);
         assert_eq!(f.log_format, LogFormat::Json);

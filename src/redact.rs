@@ -8,20 +8,53 @@ use std::sync::{Arc, RwLock};
 
 pub const MASK: &str = "***";
 
-/// The URL with any password replaced by `***`. Text that does not parse as a URL is
-/// still scrubbed of a `user:password@` part.
+/// Query parameters that carry credentials (libpq's `password`, API tokens in probe URLs).
+fn is_secret_param(key: &str) -> bool {
+    const SECRET_PARAMS: [&str; 12] = [
+        "password",
+        "pass",
+        "passwd",
+        "pwd",
+        "sslpassword",
+        "secret",
+        "token",
+        "access_token",
+        "auth",
+        "api_key",
+        "apikey",
+        "key",
+    ];
+    SECRET_PARAMS.iter().any(|p| key.eq_ignore_ascii_case(p))
+}
+
+/// The URL with any password (userinfo or a credential query parameter) replaced by
+/// `***`. Text that does not parse as a URL is still scrubbed of a `user:password@` part.
 pub fn redact_url(raw: &str) -> String {
-    match url::Url::parse(raw) {
-        Ok(mut url) if url.password().is_some() => {
-            if url.set_password(Some(MASK)).is_ok() {
-                url.to_string()
-            } else {
-                redact_userinfo(raw)
-            }
-        }
-        Ok(_) => raw.to_owned(),
-        Err(_) => redact_userinfo(raw),
+    let Ok(mut url) = url::Url::parse(raw) else {
+        return redact_userinfo(raw);
+    };
+    let secret_query = url.query_pairs().any(|(k, _)| is_secret_param(&k));
+    if url.password().is_none() && !secret_query {
+        return raw.to_owned();
     }
+    if url.password().is_some() && url.set_password(Some(MASK)).is_err() {
+        return redact_userinfo(raw);
+    }
+    if secret_query {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if is_secret_param(&k) {
+                    MASK.to_owned()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    url.to_string()
 }
 
 /// The password of a URL, percent-decoded, if it has one.
@@ -29,6 +62,20 @@ pub fn url_password(raw: &str) -> Option<String> {
     let url = url::Url::parse(raw).ok()?;
     let password = url.password()?;
     Some(percent_decode(password))
+}
+
+/// Every credential a URL carries: its password and secret query parameters, decoded.
+pub fn url_secrets(raw: &str) -> Vec<String> {
+    let Ok(url) = url::Url::parse(raw) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = url_password(raw).into_iter().collect();
+    out.extend(
+        url.query_pairs()
+            .filter(|(k, _)| is_secret_param(k))
+            .map(|(_, v)| v.into_owned()),
+    );
+    out
 }
 
 fn percent_decode(s: &str) -> String {
@@ -125,7 +172,10 @@ mod tests {
             redact_url("postgresql://app:s3cr%40t@db:5432/app?sslmode=require"),
             "postgresql://app:***@db:5432/app?sslmode=require"
         );
-        assert_eq!(redact_url("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+        assert_eq!(
+            redact_url("redis://127.0.0.1:6379"),
+            "redis://127.0.0.1:6379"
+        );
         assert_eq!(redact_url("redis://:hunter2@h:1"), "redis://:***@h:1");
     }
 
@@ -134,6 +184,21 @@ mod tests {
         assert_eq!(
             redact_userinfo("failed: postgres://u:p4ss@[bad/x and more"),
             "failed: postgres://u:***@[bad/x and more"
+        );
+    }
+
+    #[test]
+    fn secret_query_parameters_are_masked() {
+        let r = redact_url("postgresql://app@db/app?sslmode=require&password=hunter%212");
+        assert!(!r.contains("hunter"), "{r}");
+        assert!(r.contains("sslmode=require"), "{r}");
+        assert!(
+            r.contains("password=***") || r.contains("password=%2A%2A%2A"),
+            "{r}"
+        );
+        assert_eq!(
+            url_secrets("http://u:p1@h/health?token=t0k&x=1"),
+            vec!["p1".to_owned(), "t0k".to_owned()]
         );
     }
 

@@ -47,7 +47,12 @@ fn promtool_check(body: &str) -> (i32, String) {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("promtool not found: run `bash scripts/test.sh`, which installs it");
-    child.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     let text = format!(
         "{}{}",
@@ -71,20 +76,37 @@ fn serves_machine_postgres_and_redis_with_valid_exposition() {
         exporter.get("/ready").status == 200
     });
     let body = metrics(&exporter);
-    assert_eq!(sample_value(&body, "pg_up{source=\"pg\",team=\"core\"}"), Some(1.0), "{body}");
+    assert_eq!(
+        sample_value(&body, "pg_up{source=\"pg\",team=\"core\"}"),
+        Some(1.0),
+        "{body}"
+    );
     assert!(
         body.contains("pg_static{source=\"pg\",team=\"core\",short_version=\"15."),
         "{body}"
     );
-    assert_eq!(sample_value(&body, "redis_up{source=\"cache\"}"), Some(1.0), "{body}");
-    assert!(body.contains("redis_instance_info{source=\"cache\",redis_version=\"7."), "{body}");
+    assert_eq!(
+        sample_value(&body, "redis_up{source=\"cache\"}"),
+        Some(1.0),
+        "{body}"
+    );
+    assert!(
+        body.contains("redis_instance_info{source=\"cache\",redis_version=\"7."),
+        "{body}"
+    );
     assert!(body.contains("role=\"master\""), "{body}");
     assert_eq!(
-        sample_value(&body, "stack_exporter_source_up{source=\"pg\",kind=\"postgres\"}"),
+        sample_value(
+            &body,
+            "stack_exporter_source_up{source=\"pg\",kind=\"postgres\"}"
+        ),
         Some(1.0)
     );
     assert_eq!(
-        sample_value(&body, "stack_exporter_source_up{source=\"cache\",kind=\"redis\"}"),
+        sample_value(
+            &body,
+            "stack_exporter_source_up{source=\"cache\",kind=\"redis\"}"
+        ),
         Some(1.0)
     );
     assert!(sample_value(&body, "process_resident_memory_bytes").unwrap() > 0.0);
@@ -113,8 +135,18 @@ fn postgres_killed_is_reported_within_an_interval_and_recovers() {
         ),
         &[],
     );
-    wait_for_value(&exporter, "pg_up{source=\"db\"}", 1.0, Duration::from_secs(10));
-    wait_for_value(&exporter, "redis_up{source=\"cache\"}", 1.0, Duration::from_secs(10));
+    wait_for_value(
+        &exporter,
+        "pg_up{source=\"db\"}",
+        1.0,
+        Duration::from_secs(10),
+    );
+    wait_for_value(
+        &exporter,
+        "redis_up{source=\"cache\"}",
+        1.0,
+        Duration::from_secs(10),
+    );
 
     pg.kill9();
     redis.stop();
@@ -124,7 +156,10 @@ fn postgres_killed_is_reported_within_an_interval_and_recovers() {
     wait_for_value(&exporter, "redis_up{source=\"cache\"}", 0.0, bound);
     let body = metrics(&exporter);
     assert_eq!(
-        sample_value(&body, "stack_exporter_source_up{source=\"db\",kind=\"postgres\"}"),
+        sample_value(
+            &body,
+            "stack_exporter_source_up{source=\"db\",kind=\"postgres\"}"
+        ),
         Some(0.0)
     );
     assert!(
@@ -138,7 +173,10 @@ fn postgres_killed_is_reported_within_an_interval_and_recovers() {
     );
     // A down source serves its health only, not stale values.
     assert!(!body.contains("pg_static{source=\"db\""), "{body}");
-    assert!(!body.contains("redis_instance_info{source=\"cache\""), "{body}");
+    assert!(
+        !body.contains("redis_instance_info{source=\"cache\""),
+        "{body}"
+    );
 
     pg.start_again();
     redis.start_again();
@@ -264,14 +302,32 @@ fn app_probes_report_blackbox_metrics() {
         ),
         &[],
     );
-    wait_until(Duration::from_secs(10), "/ready", || exporter.get("/ready").status == 200);
+    wait_until(Duration::from_secs(10), "/ready", || {
+        exporter.get("/ready").status == 200
+    });
     let body = metrics(&exporter);
     let v = |p: &str| sample_value(&body, p);
-    assert_eq!(v("probe_success{source=\"api\",probe=\"health\"}"), Some(1.0), "{body}");
-    assert_eq!(v("probe_http_status_code{source=\"api\",probe=\"health\"}"), Some(200.0));
-    assert_eq!(v("probe_success{source=\"api\",probe=\"broken\"}"), Some(0.0));
-    assert_eq!(v("probe_http_status_code{source=\"api\",probe=\"broken\"}"), Some(500.0));
-    assert_eq!(v("probe_success{source=\"api\",probe=\"teapot\"}"), Some(1.0));
+    assert_eq!(
+        v("probe_success{source=\"api\",probe=\"health\"}"),
+        Some(1.0),
+        "{body}"
+    );
+    assert_eq!(
+        v("probe_http_status_code{source=\"api\",probe=\"health\"}"),
+        Some(200.0)
+    );
+    assert_eq!(
+        v("probe_success{source=\"api\",probe=\"broken\"}"),
+        Some(0.0)
+    );
+    assert_eq!(
+        v("probe_http_status_code{source=\"api\",probe=\"broken\"}"),
+        Some(500.0)
+    );
+    assert_eq!(
+        v("probe_success{source=\"api\",probe=\"teapot\"}"),
+        Some(1.0)
+    );
     let d = v("probe_duration_seconds{source=\"api\",probe=\"health\"}").unwrap();
     assert!(d > 0.0 && d < 1.0, "{d}");
     // The exporter collected fine: a failing probe is data, not a failed source.
@@ -287,7 +343,9 @@ fn gzip_and_openmetrics_are_negotiated() {
         &format!("redis: [ {{ name: cache, url: {MACHINE_REDIS} }} ]\n"),
         &[],
     );
-    wait_until(Duration::from_secs(10), "/ready", || exporter.get("/ready").status == 200);
+    wait_until(Duration::from_secs(10), "/ready", || {
+        exporter.get("/ready").status == 200
+    });
 
     let plain = exporter.get("/metrics");
     assert_eq!(
@@ -295,7 +353,9 @@ fn gzip_and_openmetrics_are_negotiated() {
         Some("text/plain; version=0.0.4; charset=utf-8")
     );
     assert!(plain.header("content-encoding").is_none());
-    assert!(plain.text().contains("# TYPE stack_exporter_source_polls_total counter"));
+    assert!(plain
+        .text()
+        .contains("# TYPE stack_exporter_source_polls_total counter"));
 
     let gz = exporter.get_with("/metrics", &[("Accept-Encoding", "gzip")]);
     assert_eq!(gz.header("content-encoding"), Some("gzip"));
@@ -303,7 +363,10 @@ fn gzip_and_openmetrics_are_negotiated() {
     flate2::read::GzDecoder::new(&gz.body[..])
         .read_to_string(&mut decoded)
         .unwrap();
-    assert!(decoded.contains("redis_up{source=\"cache\"} 1"), "{decoded}");
+    assert!(
+        decoded.contains("redis_up{source=\"cache\"} 1"),
+        "{decoded}"
+    );
 
     let no_gzip = exporter.get_with("/metrics", &[("Accept-Encoding", "gzip;q=0, identity")]);
     assert!(no_gzip.header("content-encoding").is_none());
@@ -319,7 +382,10 @@ fn gzip_and_openmetrics_are_negotiated() {
     );
     let text = om.text();
     assert!(text.ends_with("# EOF\n"), "{text}");
-    assert!(text.contains("# TYPE stack_exporter_source_polls counter"), "{text}");
+    assert!(
+        text.contains("# TYPE stack_exporter_source_polls counter"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -340,7 +406,10 @@ fn metrics_auth_basic_and_bearer() {
         .start();
     let denied = exporter.get("/metrics");
     assert_eq!(denied.status, 401);
-    assert!(denied.header("www-authenticate").unwrap().starts_with("Basic"));
+    assert!(denied
+        .header("www-authenticate")
+        .unwrap()
+        .starts_with("Basic"));
     assert_eq!(exporter.get("/").status, 401);
     assert_eq!(exporter.get("/health").status, 200);
     use base64::Engine;
@@ -352,8 +421,18 @@ fn metrics_auth_basic_and_bearer() {
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode("prom:wrong")
     );
-    assert_eq!(exporter.get_with("/metrics", &[("Authorization", &good)]).status, 200);
-    assert_eq!(exporter.get_with("/metrics", &[("Authorization", &wrong)]).status, 401);
+    assert_eq!(
+        exporter
+            .get_with("/metrics", &[("Authorization", &good)])
+            .status,
+        200
+    );
+    assert_eq!(
+        exporter
+            .get_with("/metrics", &[("Authorization", &wrong)])
+            .status,
+        401
+    );
     drop(exporter);
 
     let config = write_config(
@@ -392,7 +471,12 @@ fn sighup_applies_a_good_config_and_keeps_the_old_one_on_a_bad_one() {
     );
     let config_path = exporter.config_path().unwrap().to_owned();
     let rewrite = |yaml: &str| std::fs::write(&config_path, yaml).unwrap();
-    wait_for_value(&exporter, "redis_up{source=\"cache\"}", 1.0, Duration::from_secs(10));
+    wait_for_value(
+        &exporter,
+        "redis_up{source=\"cache\"}",
+        1.0,
+        Duration::from_secs(10),
+    );
     let polls_before = sample_value(
         &metrics(&exporter),
         "stack_exporter_source_polls_total{source=\"cache\",kind=\"redis\"}",
@@ -400,15 +484,18 @@ fn sighup_applies_a_good_config_and_keeps_the_old_one_on_a_bad_one() {
     .unwrap();
 
     // Good: add a PostgreSQL source; the unchanged Redis source keeps running.
-    rewrite(
-        &format!(
-            "defaults: {{ interval: 1s, timeout: 500ms }}\n\
+    rewrite(&format!(
+        "defaults: {{ interval: 1s, timeout: 500ms }}\n\
              redis: [ {{ name: cache, url: {MACHINE_REDIS} }} ]\n\
              postgres: [ {{ name: pg, url: \"{MACHINE_PG}\" }} ]\n"
-        ),
-    );
+    ));
     exporter.signal(libc::SIGHUP);
-    wait_for_value(&exporter, "pg_up{source=\"pg\"}", 1.0, Duration::from_secs(10));
+    wait_for_value(
+        &exporter,
+        "pg_up{source=\"pg\"}",
+        1.0,
+        Duration::from_secs(10),
+    );
     let body = metrics(&exporter);
     assert_eq!(
         sample_value(&body, "stack_exporter_config_last_reload_successful"),
@@ -419,7 +506,10 @@ fn sighup_applies_a_good_config_and_keeps_the_old_one_on_a_bad_one() {
         "stack_exporter_source_polls_total{source=\"cache\",kind=\"redis\"}",
     )
     .unwrap();
-    assert!(polls_after >= polls_before, "the kept source was restarted: {polls_before} → {polls_after}");
+    assert!(
+        polls_after >= polls_before,
+        "the kept source was restarted: {polls_before} → {polls_after}"
+    );
 
     // Bad: an unknown field. The running config stays.
     rewrite("redis: [ { name: cache, url: redis://x, colour: blue } ]\n");
@@ -435,7 +525,10 @@ fn sighup_applies_a_good_config_and_keeps_the_old_one_on_a_bad_one() {
     assert_eq!(sample_value(&body, "pg_up{source=\"pg\"}"), Some(1.0));
     assert_eq!(sample_value(&body, "redis_up{source=\"cache\"}"), Some(1.0));
     let logs = exporter.logs();
-    assert!(logs.contains("colour"), "the log names the bad field: {logs}");
+    assert!(
+        logs.contains("colour"),
+        "the log names the bad field: {logs}"
+    );
 
     // Removing a source removes its series.
     rewrite(
@@ -451,7 +544,10 @@ fn sighup_applies_a_good_config_and_keeps_the_old_one_on_a_bad_one() {
 
 #[test]
 fn sigterm_shuts_down_gracefully() {
-    let mut exporter = ExporterProcess::start(&format!("redis: [ {{ name: cache, url: {MACHINE_REDIS} }} ]\n"), &[]);
+    let mut exporter = ExporterProcess::start(
+        &format!("redis: [ {{ name: cache, url: {MACHINE_REDIS} }} ]\n"),
+        &[],
+    );
     exporter.signal(libc::SIGTERM);
     let status = exporter
         .wait_exit(Duration::from_secs(10))
@@ -469,13 +565,26 @@ fn builtin_default_uses_database_url_and_redis_url() {
         .env("DATABASE_URL", &pg.url())
         .env("REDIS_URL", &redis.url())
         .start();
-    wait_until(Duration::from_secs(10), "/ready", || exporter.get("/ready").status == 200);
+    wait_until(Duration::from_secs(10), "/ready", || {
+        exporter.get("/ready").status == 200
+    });
     let body = metrics(&exporter);
-    assert_eq!(sample_value(&body, "pg_up{source=\"postgres\"}"), Some(1.0), "{body}");
-    assert_eq!(sample_value(&body, "redis_up{source=\"redis\"}"), Some(1.0), "{body}");
+    assert_eq!(
+        sample_value(&body, "pg_up{source=\"postgres\"}"),
+        Some(1.0),
+        "{body}"
+    );
+    assert_eq!(
+        sample_value(&body, "redis_up{source=\"redis\"}"),
+        Some(1.0),
+        "{body}"
+    );
     let page = exporter.get("/").text();
     assert!(page.contains(&format!("127.0.0.1:{}", pg.port())), "{page}");
-    assert!(page.contains(&format!("127.0.0.1:{}", redis.port())), "{page}");
+    assert!(
+        page.contains(&format!("127.0.0.1:{}", redis.port())),
+        "{page}"
+    );
     assert!(page.contains("built-in default"), "{page}");
 }
 
@@ -491,9 +600,21 @@ fn builtin_default_without_env_polls_the_local_servers() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(sample_value(&stdout, "pg_up{source=\"postgres\"}"), Some(1.0), "{stdout}");
-    assert_eq!(sample_value(&stdout, "redis_up{source=\"redis\"}"), Some(1.0), "{stdout}");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        sample_value(&stdout, "pg_up{source=\"postgres\"}"),
+        Some(1.0),
+        "{stdout}"
+    );
+    assert_eq!(
+        sample_value(&stdout, "redis_up{source=\"redis\"}"),
+        Some(1.0),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -514,8 +635,16 @@ fn once_exits_non_zero_when_a_source_fails() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert_eq!(sample_value(&stdout, "redis_up{source=\"cache\"}"), Some(1.0), "{stdout}");
-    assert_eq!(sample_value(&stdout, "redis_up{source=\"dead\"}"), Some(0.0), "{stdout}");
+    assert_eq!(
+        sample_value(&stdout, "redis_up{source=\"cache\"}"),
+        Some(1.0),
+        "{stdout}"
+    );
+    assert_eq!(
+        sample_value(&stdout, "redis_up{source=\"dead\"}"),
+        Some(0.0),
+        "{stdout}"
+    );
     assert!(stderr.contains("source dead (redis): connect"), "{stderr}");
 }
 
@@ -531,8 +660,16 @@ fn check_config_exit_codes_and_redaction() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("postgresql://app:***@db.internal:5432/app"), "{stdout}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("postgresql://app:***@db.internal:5432/app"),
+        "{stdout}"
+    );
     assert!(!stdout.contains("Hunter2Secret"), "{stdout}");
 
     let bad = dir.path().join("bad.yml");
@@ -562,11 +699,14 @@ fn passwords_never_reach_logs_metrics_or_the_status_page() {
     let exporter = ExporterProcess::start(
         &format!(
             "defaults: {{ interval: 1s, timeout: 800ms }}\n\
-             postgres: [ {{ name: db, url: \"postgresql://app:WrongPgSecret9@127.0.0.1:{}/postgres\" }} ]\n\
-             redis: [ {{ name: cache, url: \"redis://:WrongRedisSecret9@127.0.0.1:{}\" }} ]\n\
-             apps:\n  - name: api\n    probes: [ {{ url: \"http://probeuser:ProbeSecret9@127.0.0.1:{probe_port}/health\", headers: {{ X-Api-Key: TopHeaderSecret9 }} }} ]\n",
+             postgres:\n\
+             \x20 - {{ name: db, url: \"postgresql://app:WrongPgSecret9@127.0.0.1:{0}/postgres\" }}\n\
+             \x20 - {{ name: dbq, url: \"postgresql://app@127.0.0.1:{0}/postgres?password=QueryPgSecret9\" }}\n\
+             redis: [ {{ name: cache, url: \"redis://:WrongRedisSecret9@127.0.0.1:{1}\" }} ]\n\
+             apps:\n  - name: api\n    probes: [ {{ url: \"http://probeuser:ProbeSecret9@127.0.0.1:{2}/health?token=QueryTokenSecret9\", headers: {{ X-Api-Key: TopHeaderSecret9 }} }} ]\n",
             pg.port(),
-            redis.port()
+            redis.port(),
+            probe_port
         ),
         &["--log.level", "debug"],
     );
@@ -587,8 +727,29 @@ fn passwords_never_reach_logs_metrics_or_the_status_page() {
         exporter.get("/ready").text(),
         exporter.logs()
     );
-    for secret in ["WrongPgSecret9", "WrongRedisSecret9", "ProbeSecret9", "TopHeaderSecret9"] {
-        assert!(!everything.contains(secret), "{secret} leaked:\n{everything}");
+    assert!(
+        sample_value(
+            &everything,
+            "stack_exporter_source_errors_total{source=\"dbq\",kind=\"postgres\",reason=\"auth\"}"
+        )
+        .is_some_and(|v| v >= 1.0),
+        "{everything}"
+    );
+    for secret in [
+        "WrongPgSecret9",
+        "QueryPgSecret9",
+        "WrongRedisSecret9",
+        "ProbeSecret9",
+        "QueryTokenSecret9",
+        "TopHeaderSecret9",
+    ] {
+        assert!(
+            !everything.contains(secret),
+            "{secret} leaked:\n{everything}"
+        );
     }
-    assert!(everything.contains("postgresql://app:***@127.0.0.1"), "{everything}");
+    assert!(
+        everything.contains("postgresql://app:***@127.0.0.1"),
+        "{everything}"
+    );
 }

@@ -143,11 +143,13 @@ impl Config {
             .iter()
             .map(|p| &p.url)
             .chain(self.redis.iter().map(|r| &r.url))
-            .chain(self.apps.iter().flat_map(|a| a.probes.iter().map(|p| &p.url)))
+            .chain(
+                self.apps
+                    .iter()
+                    .flat_map(|a| a.probes.iter().map(|p| &p.url)),
+            )
         {
-            if let Some(password) = crate::redact::url_password(url.expose()) {
-                out.push(password);
-            }
+            out.extend(crate::redact::url_secrets(url.expose()));
         }
         for app in &self.apps {
             for probe in &app.probes {

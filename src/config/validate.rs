@@ -19,7 +19,7 @@ use super::{
     AppConfig, Config, ConfigOrigin, PostgresConfig, ProbeConfig, RedisConfig, Secret,
     SourceCommon, WebAuth, WebConfig, DEFAULT_LISTEN_ADDRESS,
 };
-use crate::redact::{redact_url, url_password, Scrubber};
+use crate::redact::{redact_url, url_secrets, Scrubber};
 
 pub(crate) const DEFAULT_INTERVAL: Duration = Duration::from_secs(15);
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -600,7 +600,7 @@ pub(crate) fn postgres_url(raw: &str, password: Option<&str>) -> Result<String, 
     let full = with_password(&mut url, raw, password)?;
     if let Err(e) = tokio_postgres::Config::from_str(&full) {
         // The driver's message may quote parts of the URL; mask the password if it does.
-        let secrets = url_password(&full).into_iter().collect();
+        let secrets = url_secrets(&full);
         let why = Scrubber::new(secrets).scrub(&e.to_string());
         return Err(format!("invalid PostgreSQL URL `{shown}` ({why}); {HINT}"));
     }
@@ -686,7 +686,7 @@ mod tests {
     fn password_is_percent_encoded_into_urls() {
         let u = postgres_url("postgresql://app@db:5432/app", Some("p@ss/w:rd")).unwrap();
         assert_eq!(u, "postgresql://app:p%40ss%2Fw%3Ard@db:5432/app");
-        assert_eq!(url_password(&u).as_deref(), Some("p@ss/w:rd"));
+        assert_eq!(crate::redact::url_password(&u).as_deref(), Some("p@ss/w:rd"));
         let u = redis_url("redis://cache:6379/0", Some("s3cret")).unwrap();
         assert_eq!(u, "redis://:s3cret@cache:6379/0");
     }

@@ -164,7 +164,9 @@ impl Scheduler {
             SourceSpec::Postgres(c) => {
                 tokio::spawn(poller.run(PostgresSource::new(c, scrubber), stop_rx))
             }
-            SourceSpec::Redis(c) => tokio::spawn(poller.run(RedisSource::new(c, scrubber), stop_rx)),
+            SourceSpec::Redis(c) => {
+                tokio::spawn(poller.run(RedisSource::new(c, scrubber), stop_rx))
+            }
             SourceSpec::App(c) => tokio::spawn(poller.run(AppSource::new(c, scrubber), stop_rx)),
         };
         RunningSource {

@@ -78,22 +78,24 @@ fn unix_seconds(t: SystemTime) -> f64 {
 
 pub fn collect(statuses: &[SourceStatus], runtime: &RuntimeStatus) -> Vec<MetricFamily> {
     let mut out = Vec::with_capacity(20);
-    out.push(
-        {
-            let mut f = MetricFamily::gauge(
-                "stack_exporter_build_info",
-                "Version and revision of the running stack_exporter; the value is always 1.",
-            );
-            f.push(labels(&[("version", VERSION), ("revision", REVISION)]), 1.0);
-            f
-        },
-    );
+    out.push({
+        let mut f = MetricFamily::gauge(
+            "stack_exporter_build_info",
+            "Version and revision of the running stack_exporter; the value is always 1.",
+        );
+        f.push(labels(&[("version", VERSION), ("revision", REVISION)]), 1.0);
+        f
+    });
     out.push(
         MetricFamily::gauge(
             "stack_exporter_config_last_reload_successful",
             "Whether the last configuration load or reload succeeded (1) or not (0).",
         )
-        .with_value(if runtime.reload_successful() { 1.0 } else { 0.0 }),
+        .with_value(if runtime.reload_successful() {
+            1.0
+        } else {
+            0.0
+        }),
     );
     out.push(
         MetricFamily::gauge(
@@ -142,11 +144,18 @@ pub fn collect(statuses: &[SourceStatus], runtime: &RuntimeStatus) -> Vec<Metric
         if let Some(d) = s.last_duration {
             duration.push(base.clone(), d.as_secs_f64());
         }
-        last_success.push(base.clone(), s.last_success.map(unix_seconds).unwrap_or(0.0));
+        last_success.push(
+            base.clone(),
+            s.last_success.map(unix_seconds).unwrap_or(0.0),
+        );
         polls.push(base.clone(), s.polls as f64);
         for reason in ErrorReason::ALL {
             errors.push(
-                labels(&[("source", name), ("kind", kind), ("reason", reason.as_str())]),
+                labels(&[
+                    ("source", name),
+                    ("kind", kind),
+                    ("reason", reason.as_str()),
+                ]),
                 s.errors_for(reason) as f64,
             );
         }

@@ -120,7 +120,10 @@ mod tests {
     fn stat_with_odd_command_name() {
         let line = "1234 (a b) c) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 4 0 9000 123456 789 18446744073709551615";
         let s = parse_stat(line).unwrap();
-        assert_eq!((s.utime, s.stime, s.start_ticks, s.vsize, s.rss_pages), (250, 50, 9000, 123456, 789));
+        assert_eq!(
+            (s.utime, s.stime, s.start_ticks, s.vsize, s.rss_pages),
+            (250, 50, 9000, 123456, 789)
+        );
     }
 
     #[test]

@@ -31,7 +31,13 @@ pub struct BodyCache {
 }
 
 impl BodyCache {
-    pub fn body(&self, store: &Store, runtime: &RuntimeStatus, format: Format, gzip: bool) -> Bytes {
+    pub fn body(
+        &self,
+        store: &Store,
+        runtime: &RuntimeStatus,
+        format: Format,
+        gzip: bool,
+    ) -> Bytes {
         let generation = store.generation();
         let mut rendered = self.rendered.lock().unwrap_or_else(|p| p.into_inner());
         let fresh = rendered.generation == generation
@@ -73,13 +79,20 @@ impl BodyCache {
         let own = EncodedSnapshot::encode(selfmetrics::collect(&store.statuses(), runtime));
         let mut parts: Vec<(&str, &EncodedSnapshot)> = Vec::with_capacity(snapshots.len() + 1);
         parts.push(("stack_exporter", &own));
-        parts.extend(snapshots.iter().map(|(name, snap)| (name.as_str(), snap.as_ref())));
+        parts.extend(
+            snapshots
+                .iter()
+                .map(|(name, snap)| (name.as_str(), snap.as_ref())),
+        );
         // Roughly 100 bytes a series; a good guess saves the reallocations of a large body.
         let size_hint = snapshots.iter().map(|(_, s)| s.series()).sum::<usize>() * 100 + 16 * 1024;
         let mut body = Vec::with_capacity(size_hint);
         let conflicts = exposition::assemble(&parts, format, &mut body);
         let mut per_source: BTreeMap<String, usize> = BTreeMap::new();
-        let mut logged = self.logged_conflicts.lock().unwrap_or_else(|p| p.into_inner());
+        let mut logged = self
+            .logged_conflicts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         for c in &conflicts {
             *per_source.entry(c.source.clone()).or_default() += 1;
             if logged.insert((c.source.clone(), c.family.clone())) {

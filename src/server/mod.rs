@@ -24,7 +24,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 
 use crate::config::{WebAuth, WebConfig};
-use crate::exposition::{self, Format};
+use crate::exposition;
 use crate::scheduler::Store;
 use crate::selfmetrics::RuntimeStatus;
 
@@ -41,7 +41,12 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Arc<Store>, runtime: Arc<RuntimeStatus>, auth: Option<WebAuth>, origin: String) -> Self {
+    pub fn new(
+        store: Arc<Store>,
+        runtime: Arc<RuntimeStatus>,
+        auth: Option<WebAuth>,
+        origin: String,
+    ) -> Self {
         AppState {
             store,
             runtime,
@@ -56,7 +61,10 @@ impl AppState {
     }
 
     pub fn set_origin(&self, origin: String) {
-        *self.config_origin.write().unwrap_or_else(|p| p.into_inner()) = origin;
+        *self
+            .config_origin
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = origin;
     }
 }
 
@@ -121,22 +129,31 @@ pub async fn serve(
         });
     }
     drop(listener);
-    if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::info!("closing connections still open after the shutdown grace period");
     }
 }
 
 fn route(state: &AppState, req: &Request<Incoming>) -> Response<Full<Bytes>> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
-        return plain(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD are supported\n")
-            .with_header(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return plain(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "only GET and HEAD are supported\n",
+        )
+        .with_header(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
     }
     match req.uri().path() {
         "/metrics" => guarded(state, req, metrics),
         "/" => guarded(state, req, status),
         "/health" | "/-/healthy" => plain(StatusCode::OK, "OK\n"),
         "/ready" | "/-/ready" => ready(state),
-        _ => plain(StatusCode::NOT_FOUND, "not found; see / for the endpoints\n"),
+        _ => plain(
+            StatusCode::NOT_FOUND,
+            "not found; see / for the endpoints\n",
+        ),
     }
 }
 
@@ -147,10 +164,15 @@ fn guarded(
 ) -> Response<Full<Bytes>> {
     let auth = state.auth.read().unwrap_or_else(|p| p.into_inner()).clone();
     if let Some(auth) = auth {
-        let header = req.headers().get(header::AUTHORIZATION).map(|v| v.as_bytes());
+        let header = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .map(|v| v.as_bytes());
         if !auth::authorized(&auth, header) {
-            return plain(StatusCode::UNAUTHORIZED, "unauthorized\n")
-                .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static(auth::challenge(&auth)));
+            return plain(StatusCode::UNAUTHORIZED, "unauthorized\n").with_header(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(auth::challenge(&auth)),
+            );
         }
     }
     handler(state, req)
@@ -167,8 +189,14 @@ fn metrics(state: &AppState, req: &Request<Incoming>) -> Response<Full<Bytes>> {
     let body = state.cache.body(&state.store, &state.runtime, format, gzip);
     let mut response = Response::new(Full::new(body));
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
-    h.insert(header::VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    h.insert(
+        header::VARY,
+        HeaderValue::from_static("Accept, Accept-Encoding"),
+    );
     if gzip {
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
@@ -176,8 +204,16 @@ fn metrics(state: &AppState, req: &Request<Incoming>) -> Response<Full<Bytes>> {
 }
 
 fn status(state: &AppState, _req: &Request<Incoming>) -> Response<Full<Bytes>> {
-    let origin = state.config_origin.read().unwrap_or_else(|p| p.into_inner()).clone();
-    let html = status_page::render(&state.store.statuses(), &origin, state.runtime.reload_successful());
+    let origin = state
+        .config_origin
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    let html = status_page::render(
+        &state.store.statuses(),
+        &origin,
+        state.runtime.reload_successful(),
+    );
     Response::new(Full::new(Bytes::from(html))).with_header(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
@@ -196,7 +232,10 @@ fn ready(state: &AppState) -> Response<Full<Bytes>> {
     };
     let mut response = Response::new(Full::new(Bytes::from(format!("{body}\n"))));
     *response.status_mut() = code;
-    response.with_header(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))
+    response.with_header(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    )
 }
 
 fn plain(code: StatusCode, text: &'static str) -> Response<Full<Bytes>> {

@@ -46,7 +46,9 @@ pub fn render(statuses: &[SourceStatus], config_origin: &str, reload_ok: bool) -
             escape(&s.target),
             s.state.as_str(),
             s.state.as_str(),
-            s.last_poll.map(|t| relative(now, t)).unwrap_or_else(|| "never".into()),
+            s.last_poll
+                .map(|t| relative(now, t))
+                .unwrap_or_else(|| "never".into()),
             s.last_duration
                 .map(|d| format!("{:.1} ms", d.as_secs_f64() * 1000.0))
                 .unwrap_or_default(),
@@ -64,7 +66,10 @@ pub fn render(statuses: &[SourceStatus], config_origin: &str, reload_ok: bool) -
 }
 
 fn relative(now: SystemTime, t: SystemTime) -> String {
-    let unix = t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let unix = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     match now.duration_since(t) {
         Ok(ago) => format!("{:.1} s ago <small>({unix})</small>", ago.as_secs_f64()),
         Err(ahead) => format!(
@@ -95,6 +100,9 @@ mod tests {
 
     #[test]
     fn escapes_html() {
-        assert_eq!(escape("<b a=\"x\">&'"), "&lt;b a=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            escape("<b a=\"x\">&'"),
+            "&lt;b a=&quot;x&quot;&gt;&amp;&#39;"
+        );
     }
 }

@@ -68,7 +68,10 @@ impl Source for AppSource {
         )
         .await;
         out.extend(probe_families(
-            self.probes.iter().zip(results.iter()).map(|(p, r)| (p.name.as_str(), r)),
+            self.probes
+                .iter()
+                .zip(results.iter())
+                .map(|(p, r)| (p.name.as_str(), r)),
         ));
         Ok(())
     }
@@ -84,7 +87,10 @@ impl Source for AppSource {
 fn probe_families<'a>(
     results: impl Iterator<Item = (&'a str, &'a ProbeResult)>,
 ) -> impl Iterator<Item = MetricFamily> {
-    let mut success = MetricFamily::gauge("probe_success", "Whether the probe succeeded (1) or not (0).");
+    let mut success = MetricFamily::gauge(
+        "probe_success",
+        "Whether the probe succeeded (1) or not (0).",
+    );
     let mut duration = MetricFamily::gauge(
         "probe_duration_seconds",
         "How long the probe took to complete, in seconds.",

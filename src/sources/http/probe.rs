@@ -89,7 +89,10 @@ async fn exchange(client: &HttpClient, probe: &ProbeConfig) -> Result<u16, (u16,
     let mut builder = Request::builder()
         .method(method)
         .uri(probe.url.expose())
-        .header(USER_AGENT, concat!("stack_exporter/", env!("CARGO_PKG_VERSION")));
+        .header(
+            USER_AGENT,
+            concat!("stack_exporter/", env!("CARGO_PKG_VERSION")),
+        );
     for (name, value) in &probe.headers {
         let name = HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| (0, format!("invalid header name `{name}`")))?;

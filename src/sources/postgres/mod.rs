@@ -58,7 +58,11 @@ impl PostgresSource {
     }
 
     async fn connect(&mut self) -> Result<&Client, PollError> {
-        if self.connection.as_ref().is_some_and(|c| c.client.is_closed()) {
+        if self
+            .connection
+            .as_ref()
+            .is_some_and(|c| c.client.is_closed())
+        {
             self.connection = None;
         }
         if self.connection.is_none() {

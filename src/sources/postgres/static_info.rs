@@ -12,9 +12,9 @@ pub(super) async fn collect(
     let rows = source
         .query("SELECT version(), current_setting('server_version_num')")
         .await?;
-    let row = rows.first().ok_or_else(|| {
-        PollError::new(ErrorReason::Protocol, "SELECT version() returned no row")
-    })?;
+    let row = rows
+        .first()
+        .ok_or_else(|| PollError::new(ErrorReason::Protocol, "SELECT version() returned no row"))?;
     let version = row.get(0).unwrap_or_default();
     let number = row.get(1).unwrap_or_default();
     let short = short_version(number).ok_or_else(|| {

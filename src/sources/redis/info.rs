@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use crate::model::{MetricFamily, Labels};
+use crate::model::{Labels, MetricFamily};
 use crate::sources::{ErrorReason, PollError};
 
 /// `INFO` as field → value. Section headers (`# Server`) and blank lines are skipped;
