@@ -36,7 +36,10 @@ fn prometheus_scrapes_the_exporter_and_stores_every_series() {
     assert_eq!(labels.get("source").map(String::as_str), Some("main"));
     assert_eq!(labels.get("team").map(String::as_str), Some("core"));
     // Prometheus's own `instance` label is left to it: we never set one.
-    assert_eq!(labels.get("instance").map(String::as_str), Some(exporter.addr()));
+    assert_eq!(
+        labels.get("instance").map(String::as_str),
+        Some(exporter.addr())
+    );
 
     let redis = prometheus.query_vector("redis_up{job=\"stack\",source=\"cache\"}");
     assert_eq!(redis.len(), 1, "{redis:?}");
@@ -59,12 +62,18 @@ fn prometheus_scrapes_the_exporter_and_stores_every_series() {
         .count() as f64;
     let scraped = prometheus.query_vector("scrape_samples_scraped{job=\"stack\"}");
     assert_eq!(scraped.len(), 1);
-    assert_eq!(scraped[0].1, served, "Prometheus scraped a different number of samples");
+    assert_eq!(
+        scraped[0].1, served,
+        "Prometheus scraped a different number of samples"
+    );
     let log = prometheus.log();
     let complaints: Vec<&str> = log
         .lines()
         .filter(|l| l.contains(exporter.addr()))
         .filter(|l| l.contains("level=warn") || l.contains("level=error"))
         .collect();
-    assert!(complaints.is_empty(), "Prometheus complained about our target: {complaints:#?}");
+    assert!(
+        complaints.is_empty(),
+        "Prometheus complained about our target: {complaints:#?}"
+    );
 }

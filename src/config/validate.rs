@@ -686,7 +686,10 @@ mod tests {
     fn password_is_percent_encoded_into_urls() {
         let u = postgres_url("postgresql://app@db:5432/app", Some("p@ss/w:rd")).unwrap();
         assert_eq!(u, "postgresql://app:p%40ss%2Fw%3Ard@db:5432/app");
-        assert_eq!(crate::redact::url_password(&u).as_deref(), Some("p@ss/w:rd"));
+        assert_eq!(
+            crate::redact::url_password(&u).as_deref(),
+            Some("p@ss/w:rd")
+        );
         let u = redis_url("redis://cache:6379/0", Some("s3cret")).unwrap();
         assert_eq!(u, "redis://:s3cret@cache:6379/0");
     }
