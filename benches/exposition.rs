@@ -202,5 +202,67 @@ fn gzip_level(body: &[u8], level: flate2::Compression) -> Vec<u8> {
     e.finish().expect("finish to Vec")
 }
 
-criterion_group!(benches, bench_encode, bench_assemble, bench_gzip);
+/// What a scrape costs through the server's body cache, against `assemble` above (what
+/// every scrape would cost if the body were rendered per request).
+fn bench_serve_cached(c: &mut Criterion) {
+    use stack_exporter::scheduler::store::PollOutcome;
+    use stack_exporter::scheduler::{SourceStatus, Store};
+    use stack_exporter::selfmetrics::RuntimeStatus;
+    use stack_exporter::server::BodyCache;
+    use stack_exporter::sources::SourceKind;
+    use std::sync::Arc;
+    use std::time::{Duration, SystemTime};
+
+    let mut group = c.benchmark_group("serve_cached");
+    for &n in &SIZES {
+        let store = Arc::new(Store::new());
+        let snapshots = encoded(n);
+        let statuses = snapshots
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| {
+                (
+                    i as u64,
+                    SourceStatus::pending(
+                        *name,
+                        SourceKind::App,
+                        "",
+                        Duration::from_secs(15),
+                        Duration::from_secs(5),
+                    ),
+                )
+            })
+            .collect();
+        store.set_sources(statuses);
+        for (i, (_, snapshot)) in snapshots.into_iter().enumerate() {
+            store.publish(
+                i as u64,
+                PollOutcome {
+                    finished: SystemTime::now(),
+                    duration: Duration::from_millis(1),
+                    result: Ok(()),
+                    snapshot,
+                    next_poll: SystemTime::now(),
+                },
+            );
+        }
+        let runtime = RuntimeStatus::default();
+        let cache = BodyCache::default();
+        group.bench_function(BenchmarkId::new("classic", n), |b| {
+            b.iter(|| black_box(cache.body(&store, &runtime, Format::Classic, false).len()))
+        });
+        group.bench_function(BenchmarkId::new("classic_gzip", n), |b| {
+            b.iter(|| black_box(cache.body(&store, &runtime, Format::Classic, true).len()))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_encode,
+    bench_assemble,
+    bench_gzip,
+    bench_serve_cached
+);
 criterion_main!(benches);

@@ -32,6 +32,12 @@ fn metrics(exporter: &ExporterProcess) -> String {
     r.text()
 }
 
+fn wait_ready(exporter: &ExporterProcess) {
+    wait_until(Duration::from_secs(10), "/ready == 200", || {
+        exporter.get("/ready").status == 200
+    });
+}
+
 fn wait_for_value(exporter: &ExporterProcess, prefix: &str, want: f64, within: Duration) {
     wait_until(within, &format!("{prefix} == {want}"), || {
         sample_value(&metrics(exporter), prefix) == Some(want)
@@ -72,9 +78,7 @@ fn serves_machine_postgres_and_redis_with_valid_exposition() {
         ),
         &[],
     );
-    wait_until(Duration::from_secs(10), "/ready == 200", || {
-        exporter.get("/ready").status == 200
-    });
+    wait_ready(&exporter);
     let body = metrics(&exporter);
     assert_eq!(
         sample_value(&body, "pg_up{source=\"pg\",team=\"core\"}"),
@@ -240,9 +244,7 @@ fn ready_turns_green_after_the_first_poll_of_every_source() {
         .unwrap()
         .iter()
         .any(|v| v == "slowapp"));
-    wait_until(Duration::from_secs(10), "/ready == 200", || {
-        exporter.get("/ready").status == 200
-    });
+    wait_ready(&exporter);
     let body = metrics(&exporter);
     assert_eq!(
         sample_value(&body, "probe_success{source=\"slowapp\",probe=\""),
@@ -302,9 +304,7 @@ fn app_probes_report_blackbox_metrics() {
         ),
         &[],
     );
-    wait_until(Duration::from_secs(10), "/ready", || {
-        exporter.get("/ready").status == 200
-    });
+    wait_ready(&exporter);
     let body = metrics(&exporter);
     let v = |p: &str| sample_value(&body, p);
     assert_eq!(
@@ -343,9 +343,7 @@ fn gzip_and_openmetrics_are_negotiated() {
         &format!("redis: [ {{ name: cache, url: {MACHINE_REDIS} }} ]\n"),
         &[],
     );
-    wait_until(Duration::from_secs(10), "/ready", || {
-        exporter.get("/ready").status == 200
-    });
+    wait_ready(&exporter);
 
     let plain = exporter.get("/metrics");
     assert_eq!(
@@ -565,9 +563,7 @@ fn builtin_default_uses_database_url_and_redis_url() {
         .env("DATABASE_URL", &pg.url())
         .env("REDIS_URL", &redis.url())
         .start();
-    wait_until(Duration::from_secs(10), "/ready", || {
-        exporter.get("/ready").status == 200
-    });
+    wait_ready(&exporter);
     let body = metrics(&exporter);
     assert_eq!(
         sample_value(&body, "pg_up{source=\"postgres\"}"),
@@ -751,5 +747,155 @@ fn passwords_never_reach_logs_metrics_or_the_status_page() {
     assert!(
         everything.contains("postgresql://app:***@127.0.0.1"),
         "{everything}"
+    );
+}
+
+#[test]
+fn slow_clients_are_cut_off_and_connections_are_capped() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    let exporter = ExporterProcess::start(
+        &format!(
+            "web: {{ header_read_timeout: 2s, max_connections: 2 }}\n\
+             redis: [ {{ name: cache, url: {MACHINE_REDIS} }} ]\n"
+        ),
+        &[],
+    );
+    let connect = || TcpStream::connect(exporter.addr()).unwrap();
+    // A client that never finishes its headers is disconnected after the timeout.
+    let mut slow = connect();
+    slow.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 64];
+    let n = slow.read(&mut buf).unwrap_or(0);
+    assert_eq!(n, 0, "expected the server to close the connection");
+    assert!(started.elapsed() >= Duration::from_millis(1500));
+    drop(slow);
+
+    // Two idle connections hold both slots; a third client waits in the accept queue.
+    let held_a = connect();
+    let _held_b = connect();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut third = connect();
+    third
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    third
+        .set_read_timeout(Some(Duration::from_millis(700)))
+        .unwrap();
+    assert!(
+        third.read(&mut buf).is_err(),
+        "the third connection was served while two were held"
+    );
+    // Freeing a slot lets it through.
+    drop(held_a);
+    third
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut response = Vec::new();
+    third.read_to_end(&mut response).unwrap();
+    assert!(
+        response.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&response)
+    );
+}
+
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let dead = free_port();
+    let exporter = ExporterProcess::start(
+        &format!(
+            "defaults: {{ interval: 1s, timeout: 500ms }}\n\
+             redis: [ {{ name: dead, url: \"redis://:JsonLogSecret7@127.0.0.1:{dead}\" }} ]\n"
+        ),
+        &["--log.format", "json"],
+    );
+    wait_until(Duration::from_secs(10), "a poll failure is logged", || {
+        exporter.stderr().contains("poll failed")
+    });
+    let stderr = exporter.stderr();
+    let mut saw_failure = false;
+    for line in stderr.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(v["level"].is_string(), "{line}");
+        if v["message"] == "poll failed" {
+            saw_failure = true;
+            assert_eq!(v["source"], "dead", "{line}");
+            assert_eq!(v["reason"], "connect", "{line}");
+            assert!(
+                v["error"]
+                    .as_str()
+                    .unwrap()
+                    .contains("redis://:***@127.0.0.1"),
+                "{line}"
+            );
+        }
+    }
+    assert!(saw_failure, "{stderr}");
+    assert!(!stderr.contains("JsonLogSecret7"));
+}
+
+/// A server that answers every connection with an HTTP response: garbage to a database
+/// or cache client.
+fn garbage_server() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                use std::io::{Read, Write};
+                let mut buf = [0u8; 512];
+                let _ = stream.read(&mut buf);
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+                std::thread::sleep(Duration::from_secs(5));
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn backends_answering_garbage_are_down_with_a_reason_and_metrics_keep_serving() {
+    let port = garbage_server();
+    let exporter = ExporterProcess::start(
+        &format!(
+            "defaults: {{ interval: 2s, timeout: 1s }}\n\
+             postgres: [ {{ name: pg_garbage, url: \"postgresql://postgres@127.0.0.1:{port}/postgres\" }} ]\n\
+             redis:\n  - {{ name: redis_garbage, url: \"redis://127.0.0.1:{port}\" }}\n  - {{ name: cache, url: {MACHINE_REDIS} }}\n"
+        ),
+        &[],
+    );
+    wait_ready(&exporter);
+    let body = metrics(&exporter);
+    assert_eq!(
+        sample_value(&body, "pg_up{source=\"pg_garbage\"}"),
+        Some(0.0),
+        "{body}"
+    );
+    assert_eq!(
+        sample_value(&body, "redis_up{source=\"redis_garbage\"}"),
+        Some(0.0),
+        "{body}"
+    );
+    assert_eq!(
+        sample_value(&body, "redis_up{source=\"cache\"}"),
+        Some(1.0),
+        "{body}"
+    );
+    assert!(
+        sample_value(&body, "stack_exporter_source_errors_total{source=\"redis_garbage\",kind=\"redis\",reason=\"protocol\"}").is_some_and(|v| v >= 1.0),
+        "{body}"
+    );
+    // tokio-postgres reads the HTTP text as a message header with a huge length and waits
+    // for the rest: our timeout is what ends it.
+    assert!(
+        sample_value(&body, "stack_exporter_source_errors_total{source=\"pg_garbage\",kind=\"postgres\",reason=\"timeout\"}").is_some_and(|v| v >= 1.0),
+        "{body}"
     );
 }

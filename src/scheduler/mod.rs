@@ -78,24 +78,13 @@ impl SourceSpec {
 
     fn initial_status(&self) -> SourceStatus {
         let common = self.common();
-        SourceStatus {
-            name: common.name.clone(),
-            kind: self.kind(),
-            target: self.target(),
-            interval: common.interval,
-            timeout: common.timeout,
-            state: SourceState::Pending,
-            polls: 0,
-            errors: [0; ErrorReason::ALL.len()],
-            last_poll: None,
-            last_duration: None,
-            last_success: None,
-            last_error: None,
-            next_poll: None,
-            series: 0,
-            duplicates_dropped: 0,
-            invalid_dropped: 0,
-        }
+        SourceStatus::pending(
+            common.name.clone(),
+            self.kind(),
+            self.target(),
+            common.interval,
+            common.timeout,
+        )
     }
 }
 
@@ -330,5 +319,156 @@ impl Poller {
             _ = tokio::time::sleep(delay) => false,
             _ = stop.changed() => true,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, AtomicUsize};
+
+    use super::*;
+    use crate::model::MetricType;
+
+    /// A scripted source: its Nth poll sleeps `delays[N]` and then succeeds. It records
+    /// resets and the most polls ever in flight at once.
+    struct Scripted {
+        delays: Vec<Duration>,
+        polls: Arc<AtomicUsize>,
+        in_flight: Arc<AtomicUsize>,
+        max_in_flight: Arc<AtomicUsize>,
+        resets: Arc<AtomicUsize>,
+        closed: Arc<AtomicBool>,
+    }
+
+    impl Source for Scripted {
+        fn kind(&self) -> SourceKind {
+            SourceKind::App
+        }
+
+        async fn poll(&mut self, out: &mut Vec<MetricFamily>) -> Result<(), PollError> {
+            let n = self.polls.fetch_add(1, Ordering::SeqCst);
+            let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+            let delay = self.delays.get(n).copied().unwrap_or_default();
+            tokio::time::sleep(delay).await;
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            out.push(MetricFamily::gauge("scripted_value", "V.").with_value(n as f64));
+            Ok(())
+        }
+
+        fn health_families(&self, _error: &PollError) -> Vec<MetricFamily> {
+            vec![MetricFamily::gauge("scripted_up", "Up.").with_value(0.0)]
+        }
+
+        fn reset(&mut self) {
+            // A cancelled poll never decremented its in-flight count.
+            self.in_flight.store(0, Ordering::SeqCst);
+            self.resets.fetch_add(1, Ordering::SeqCst);
+        }
+
+        async fn close(&mut self) {
+            self.closed.store(true, Ordering::SeqCst);
+        }
+    }
+
+    fn status(name: &str) -> SourceStatus {
+        SourceStatus::pending(
+            name,
+            SourceKind::App,
+            "",
+            Duration::from_millis(100),
+            Duration::from_millis(50),
+        )
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_poll_past_its_timeout_is_cancelled_reset_and_publishes_health_only() {
+        let store = Arc::new(Store::new());
+        store.set_sources(vec![(7, status("s"))]);
+        let counters: [Arc<AtomicUsize>; 4] = Default::default();
+        let closed = Arc::new(AtomicBool::new(false));
+        let source = Scripted {
+            // First poll hangs past the 50 ms timeout; the rest are quick.
+            delays: vec![Duration::from_millis(500)],
+            polls: Arc::clone(&counters[0]),
+            in_flight: Arc::clone(&counters[1]),
+            max_in_flight: Arc::clone(&counters[2]),
+            resets: Arc::clone(&counters[3]),
+            closed: Arc::clone(&closed),
+        };
+        let poller = Poller {
+            task_id: 7,
+            name: "s".into(),
+            interval: Duration::from_millis(100),
+            timeout: Duration::from_millis(50),
+            labels: BTreeMap::new(),
+            store: Arc::clone(&store),
+        };
+        let (stop, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(poller.run(source, stop_rx));
+
+        let mut waited = 0;
+        while store.statuses()[0].polls < 1 && waited < 100 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            waited += 1;
+        }
+        let first = store.statuses().remove(0);
+        assert_eq!(first.state, SourceState::Down);
+        assert_eq!(
+            first.last_error.as_ref().map(|e| e.reason),
+            Some(ErrorReason::Timeout)
+        );
+        assert_eq!(first.errors_for(ErrorReason::Timeout), 1);
+        let snapshot = store.snapshots().remove(0).1;
+        let names: Vec<&str> = snapshot.families().iter().map(|f| f.name()).collect();
+        assert_eq!(
+            names,
+            vec!["scripted_up"],
+            "a failed poll serves health only"
+        );
+        assert_eq!(
+            counters[3].load(Ordering::SeqCst),
+            1,
+            "reset after the timeout"
+        );
+
+        // The next polls succeed and replace the health-only snapshot.
+        while store.statuses()[0].state != SourceState::Up && waited < 200 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            waited += 1;
+        }
+        let snapshot = store.snapshots().remove(0).1;
+        assert_eq!(snapshot.families()[0].name(), "scripted_value");
+        assert_eq!(snapshot.families()[0].kind(), MetricType::Gauge);
+
+        stop.send(true).unwrap();
+        task.await.unwrap();
+        assert!(
+            closed.load(Ordering::SeqCst),
+            "close() runs when the poller stops"
+        );
+        assert_eq!(
+            counters[2].load(Ordering::SeqCst),
+            1,
+            "polls never overlapped"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stopped_pollers_late_publish_is_ignored() {
+        let store = Store::new();
+        store.set_sources(vec![(1, status("kept"))]);
+        store.publish(
+            99,
+            store::PollOutcome {
+                finished: SystemTime::now(),
+                duration: Duration::ZERO,
+                result: Ok(()),
+                snapshot: EncodedSnapshot::default(),
+                next_poll: SystemTime::now(),
+            },
+        );
+        assert_eq!(store.statuses()[0].polls, 0);
+        assert_eq!(store.pending(), vec!["kept".to_owned()]);
     }
 }

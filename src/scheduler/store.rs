@@ -49,6 +49,34 @@ pub struct SourceStatus {
 }
 
 impl SourceStatus {
+    /// The status of a source that has not been polled yet.
+    pub fn pending(
+        name: impl Into<String>,
+        kind: SourceKind,
+        target: impl Into<String>,
+        interval: Duration,
+        timeout: Duration,
+    ) -> Self {
+        SourceStatus {
+            name: name.into(),
+            kind,
+            target: target.into(),
+            interval,
+            timeout,
+            state: SourceState::Pending,
+            polls: 0,
+            errors: [0; ErrorReason::ALL.len()],
+            last_poll: None,
+            last_duration: None,
+            last_success: None,
+            last_error: None,
+            next_poll: None,
+            series: 0,
+            duplicates_dropped: 0,
+            invalid_dropped: 0,
+        }
+    }
+
     pub fn errors_for(&self, reason: ErrorReason) -> u64 {
         ErrorReason::ALL
             .iter()

@@ -109,3 +109,120 @@ impl BodyCache {
         body
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::model::{apply_source_labels, MetricFamily};
+    use crate::scheduler::store::PollOutcome;
+    use crate::scheduler::SourceStatus;
+    use crate::sources::SourceKind;
+
+    fn status(name: &str) -> SourceStatus {
+        SourceStatus::pending(
+            name,
+            SourceKind::App,
+            "",
+            Duration::from_secs(15),
+            Duration::from_secs(5),
+        )
+    }
+
+    fn publish(store: &Store, id: u64, source: &str, mut families: Vec<MetricFamily>) {
+        apply_source_labels(&mut families, source, &Default::default());
+        store.publish(
+            id,
+            PollOutcome {
+                finished: SystemTime::now(),
+                duration: Duration::from_millis(1),
+                result: Ok(()),
+                snapshot: EncodedSnapshot::encode(families),
+                next_poll: SystemTime::now(),
+            },
+        );
+    }
+
+    #[test]
+    fn same_family_merges_and_a_type_conflict_drops_the_later_source() {
+        let store = Store::new();
+        store.set_sources(vec![(1, status("a")), (2, status("b")), (3, status("c"))]);
+        publish(
+            &store,
+            1,
+            "a",
+            vec![MetricFamily::gauge("queue_depth", "Depth.").with_value(3.0)],
+        );
+        publish(
+            &store,
+            2,
+            "b",
+            vec![MetricFamily::gauge("queue_depth", "Depth.").with_value(4.0)],
+        );
+        publish(
+            &store,
+            3,
+            "c",
+            vec![MetricFamily::counter("queue_depth", "Not a gauge.").with_value(5.0)],
+        );
+        let runtime = RuntimeStatus::default();
+        let cache = BodyCache::default();
+        let body = cache.body(&store, &runtime, Format::Classic, false);
+        let text = std::str::from_utf8(&body).unwrap();
+        assert_eq!(
+            text.matches("# TYPE queue_depth gauge").count(),
+            1,
+            "{text}"
+        );
+        assert!(text.contains("queue_depth{source=\"a\"} 3\n"), "{text}");
+        assert!(text.contains("queue_depth{source=\"b\"} 4\n"), "{text}");
+        assert!(!text.contains("source=\"c\"} 5"), "{text}");
+        // The conflict shows up in the next render's self-metrics.
+        std::thread::sleep(SELF_METRICS_MAX_AGE + Duration::from_millis(50));
+        let body = cache.body(&store, &runtime, Format::Classic, false);
+        let text = std::str::from_utf8(&body).unwrap();
+        assert!(
+            text.contains(
+                "stack_exporter_source_series_dropped{source=\"c\",kind=\"app\",reason=\"type_conflict\"} 1\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_cached_body_is_reused_until_a_source_publishes() {
+        let store = Store::new();
+        store.set_sources(vec![(1, status("a"))]);
+        publish(
+            &store,
+            1,
+            "a",
+            vec![MetricFamily::gauge("v", "V.").with_value(1.0)],
+        );
+        let runtime = RuntimeStatus::default();
+        let cache = BodyCache::default();
+        let first = cache.body(&store, &runtime, Format::Classic, false);
+        let again = cache.body(&store, &runtime, Format::Classic, false);
+        assert_eq!(
+            first.as_ptr(),
+            again.as_ptr(),
+            "same bytes, not re-rendered"
+        );
+        publish(
+            &store,
+            1,
+            "a",
+            vec![MetricFamily::gauge("v", "V.").with_value(2.0)],
+        );
+        let after = cache.body(&store, &runtime, Format::Classic, false);
+        assert!(std::str::from_utf8(&after)
+            .unwrap()
+            .contains("v{source=\"a\"} 2\n"));
+        let gz = cache.body(&store, &runtime, Format::Classic, true);
+        let mut plain = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut plain)
+            .unwrap();
+        assert_eq!(plain.as_bytes(), &after[..]);
+    }
+}

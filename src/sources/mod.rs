@@ -133,3 +133,31 @@ pub trait Source: Send + 'static {
         async {}
     }
 }
+
+/// `<name>`: whether the last poll could connect to and query the backend, the health
+/// metric postgres_exporter (`pg_up`) and redis_exporter (`redis_up`) users alert on.
+pub(crate) fn up_family(name: &str, backend: &str, up: bool) -> MetricFamily {
+    MetricFamily::gauge(
+        name,
+        format!(
+            "Whether the last poll could connect to and query the {backend} server (1) or not (0)."
+        ),
+    )
+    .with_value(if up { 1.0 } else { 0.0 })
+}
+
+/// An error and its causes on one line: drivers often put the useful part (`Connection
+/// refused`) in the innermost source.
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        let inner_text = inner.to_string();
+        if !text.contains(&inner_text) {
+            text.push_str(": ");
+            text.push_str(&inner_text);
+        }
+        source = inner.source();
+    }
+    text
+}

@@ -103,16 +103,10 @@ async fn exchange(client: &HttpClient, probe: &ProbeConfig) -> Result<u16, (u16,
     let request = builder
         .body(Full::new(Bytes::new()))
         .map_err(|e| (0, format!("invalid request: {e}")))?;
-    let response = client.request(request).await.map_err(|e| {
-        let mut text = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(inner) = source {
-            text.push_str(": ");
-            text.push_str(&inner.to_string());
-            source = inner.source();
-        }
-        (0, text)
-    })?;
+    let response = client
+        .request(request)
+        .await
+        .map_err(|e| (0, crate::sources::error_chain(&e)))?;
     let status = response.status().as_u16();
     Limited::new(response.into_body(), MAX_BODY_BYTES)
         .collect()

@@ -14,7 +14,7 @@ use tokio_postgres::{Client, NoTls, SimpleQueryMessage, SimpleQueryRow};
 use crate::config::PostgresConfig;
 use crate::model::MetricFamily;
 use crate::redact::Scrubber;
-use crate::sources::{ErrorReason, PollError, Source, SourceKind};
+use crate::sources::{error_chain, up_family, ErrorReason, PollError, Source, SourceKind};
 
 const APPLICATION_NAME: &str = "stack_exporter";
 
@@ -102,16 +102,7 @@ impl PostgresSource {
         };
         let detail = match error.as_db_error() {
             Some(db) => format!("{}: {}", db.severity(), db.message()),
-            None => {
-                let mut text = error.to_string();
-                let mut source = std::error::Error::source(error);
-                while let Some(inner) = source {
-                    text.push_str(": ");
-                    text.push_str(&inner.to_string());
-                    source = inner.source();
-                }
-                text
-            }
+            None => error_chain(error),
         };
         let message = format!("{doing} {}: {detail}", self.display_url);
         PollError::new(reason, self.scrubber.scrub(&message))
@@ -132,12 +123,12 @@ impl Source for PostgresSource {
             }
         }
         result?;
-        out.push(up_family(1.0));
+        out.push(up(true));
         Ok(())
     }
 
     fn health_families(&self, _error: &PollError) -> Vec<MetricFamily> {
-        vec![up_family(0.0)]
+        vec![up(false)]
     }
 
     fn reset(&mut self) {
@@ -145,12 +136,8 @@ impl Source for PostgresSource {
     }
 }
 
-fn up_family(value: f64) -> MetricFamily {
-    MetricFamily::gauge(
-        "pg_up",
-        "Whether the last poll could connect to and query the PostgreSQL server (1) or not (0).",
-    )
-    .with_value(value)
+fn up(is_up: bool) -> MetricFamily {
+    up_family("pg_up", "PostgreSQL", is_up)
 }
 
 impl PostgresSource {

@@ -12,7 +12,7 @@ use redis::{AsyncConnectionConfig, RedisError};
 use crate::config::RedisConfig;
 use crate::model::MetricFamily;
 use crate::redact::Scrubber;
-use crate::sources::{ErrorReason, PollError, Source, SourceKind};
+use crate::sources::{error_chain, up_family, ErrorReason, PollError, Source, SourceKind};
 
 const CLIENT_NAME: &str = "stack_exporter";
 
@@ -110,7 +110,7 @@ impl RedisSource {
         } else {
             ErrorReason::Query
         };
-        let message = format!("{doing} {}: {error}", self.display_url);
+        let message = format!("{doing} {}: {}", self.display_url, error_chain(error));
         PollError::new(reason, self.scrubber.scrub(&message))
     }
 }
@@ -124,12 +124,12 @@ impl Source for RedisSource {
         let text: String = self.command(&redis::cmd("INFO")).await?;
         let fields = info::parse(&text);
         info::instance_info(&fields, out)?;
-        out.push(up_family(1.0));
+        out.push(up(true));
         Ok(())
     }
 
     fn health_families(&self, _error: &PollError) -> Vec<MetricFamily> {
-        vec![up_family(0.0)]
+        vec![up(false)]
     }
 
     fn reset(&mut self) {
@@ -137,10 +137,6 @@ impl Source for RedisSource {
     }
 }
 
-fn up_family(value: f64) -> MetricFamily {
-    MetricFamily::gauge(
-        "redis_up",
-        "Whether the last poll could connect to and query the Redis server (1) or not (0).",
-    )
-    .with_value(value)
+fn up(is_up: bool) -> MetricFamily {
+    up_family("redis_up", "Redis", is_up)
 }
