@@ -56,6 +56,8 @@ pub fn builtin_default(env: &Env) -> Result<Config, ConfigErrors> {
             common: common("postgres"),
             display_url: redact_url(&pg_url),
             url: Secret::new(pg_url),
+            collectors: Default::default(),
+            custom_queries: Vec::new(),
         }],
         redis: vec![RedisConfig {
             common: common("redis"),

@@ -89,6 +89,130 @@ pub struct PostgresConfig {
     pub url: Secret,
     /// The URL with the password replaced by `***`.
     pub display_url: String,
+    pub collectors: PostgresCollectors,
+    /// SQL queries of the user's, each turned into metrics.
+    pub custom_queries: Vec<CustomQuery>,
+}
+
+/// Which PostgreSQL collectors run, with their options. `Default` is the documented
+/// default set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostgresCollectors {
+    /// `pg_stat_database_*`, database sizes, connection limits, wraparound age.
+    pub database: bool,
+    /// Connections by database × state, transaction ages, lock waiters, max_connections use.
+    pub activity: bool,
+    /// `pg_locks_count{datname,mode}`.
+    pub locks: bool,
+    /// `pg_stat_bgwriter` and, on PostgreSQL 17+, `pg_stat_checkpointer`.
+    pub bgwriter: bool,
+    /// `pg_stat_wal` (14+), WAL size, and `pg_stat_archiver`.
+    pub wal: bool,
+    /// Replica status, lag, `pg_stat_replication`, replication slots, WAL receiver.
+    pub replication: bool,
+    /// Numeric `pg_settings` as `pg_settings_<name>`.
+    pub settings: bool,
+    /// Postmaster start time and `pg_static`.
+    pub postmaster: bool,
+    /// Per-table statistics; `None` when disabled.
+    pub user_tables: Option<TablesOptions>,
+    /// Top statements from pg_stat_statements; `None` when disabled.
+    pub statements: Option<StatementsOptions>,
+}
+
+impl Default for PostgresCollectors {
+    fn default() -> Self {
+        PostgresCollectors {
+            database: true,
+            activity: true,
+            locks: true,
+            bgwriter: true,
+            wal: true,
+            replication: true,
+            settings: true,
+            postmaster: true,
+            user_tables: Some(TablesOptions::default()),
+            statements: Some(StatementsOptions::default()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TablesOptions {
+    /// Databases whose tables are reported; empty means every database that allows
+    /// connections, except templates and `exclude_databases`.
+    pub databases: Vec<String>,
+    pub exclude_databases: Vec<String>,
+    /// At most this many databases are visited per poll (one connection each).
+    pub max_databases: usize,
+    /// At most this many tables per database, largest first, to bound cardinality.
+    pub max_tables: usize,
+}
+
+impl Default for TablesOptions {
+    fn default() -> Self {
+        TablesOptions {
+            databases: Vec::new(),
+            exclude_databases: Vec::new(),
+            max_databases: 10,
+            max_tables: 200,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatementsOptions {
+    /// Statements reported, the top ones by total execution time.
+    pub limit: usize,
+    /// Adds the (truncated) query text as a label; off by default because query text
+    /// can carry literal values.
+    pub query_text: bool,
+    pub query_text_max_length: usize,
+}
+
+impl Default for StatementsOptions {
+    fn default() -> Self {
+        StatementsOptions {
+            limit: 100,
+            query_text: false,
+            query_text_max_length: 120,
+        }
+    }
+}
+
+/// A user-defined query: each row gives one sample per value column, labelled by the
+/// label columns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomQuery {
+    /// Metric name prefix: each value column `c` becomes `<name>_<c>`.
+    pub name: String,
+    pub sql: String,
+    pub help: String,
+    /// Columns whose text becomes label values.
+    pub labels: Vec<String>,
+    /// Columns whose numeric value becomes a sample.
+    pub values: Vec<CustomValue>,
+    /// Run at most this often (a multiple of the source's interval in effect); `None`
+    /// means every poll.
+    pub interval: Option<Duration>,
+    /// Bound on this query alone; at most the source's timeout.
+    pub timeout: Duration,
+    /// Run against this database instead of the one in the URL.
+    pub database: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomValue {
+    pub column: String,
+    pub kind: CustomValueKind,
+    /// Overrides the query's help for this column.
+    pub help: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustomValueKind {
+    Gauge,
+    Counter,
 }
 
 #[derive(Debug, Clone, PartialEq)]

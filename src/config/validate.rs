@@ -408,6 +408,8 @@ impl Builder {
             common,
             display_url: redact_url(&url),
             url: Secret::new(url),
+            collectors: Default::default(),
+            custom_queries: Vec::new(),
         }
     }
 
