@@ -110,6 +110,19 @@ impl MetricFamily {
         self
     }
 
+    /// Adds a sample named exactly as the family. For counters named before OpenMetrics'
+    /// `_total` rule (postgres_exporter's `pg_stat_database_xact_commit`), whose names
+    /// dashboards depend on.
+    pub fn push_bare(&mut self, labels: Labels, value: f64) -> &mut Self {
+        self.samples.push(Sample {
+            name: self.name.clone(),
+            labels,
+            value,
+            timestamp_ms: None,
+        });
+        self
+    }
+
     /// Adds a sample with a single value and no labels.
     pub fn with_value(mut self, value: f64) -> Self {
         self.push(Vec::new(), value);

@@ -1,30 +1,68 @@
 //! PostgreSQL: one connection per server, kept between polls and re-established when it
-//! breaks. Queries go through the simple-query protocol only, so the source works through
-//! transaction poolers (PgBouncer, Supavisor) that cannot keep named statements.
+//! breaks, plus a bounded set of per-database connections for collectors that must look
+//! inside each database (tables, custom queries). Queries go through the simple-query
+//! protocol only, so the source works through transaction poolers (PgBouncer,
+//! Supavisor) that cannot keep named statements; each carries its own
+//! `SET LOCAL statement_timeout`, which ends with the query's implicit transaction and so
+//! never leaks into a pooled session.
 //!
-//! Collectors live one per file; each appends its families to the poll's output.
+//! Collectors live one per file; `collector.rs` lists them and runs the enabled ones.
 
-mod static_info;
+mod activity;
+mod bgwriter;
+mod collector;
+mod columns;
+mod custom;
+mod database;
+mod locks;
+mod postmaster;
+mod replication;
+mod settings;
+mod statements;
+mod user_tables;
+mod wal;
 
+use std::collections::{BTreeMap, HashSet};
 use std::str::FromStr;
+use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage, SimpleQueryRow};
 
-use crate::config::PostgresConfig;
-use crate::model::MetricFamily;
+use crate::config::{CustomQuery, PostgresCollectors, PostgresConfig};
+use crate::model::{labels, MetricFamily};
 use crate::redact::Scrubber;
 use crate::sources::{error_chain, up_family, ErrorReason, PollError, Source, SourceKind};
 
+use collector::Collector;
+
 const APPLICATION_NAME: &str = "stack_exporter";
+/// SQLSTATE insufficient_privilege: the role lacks a grant (typically `pg_monitor`).
+const INSUFFICIENT_PRIVILEGE: &str = "42501";
 
 pub struct PostgresSource {
     display_url: String,
-    /// `None` when the URL did not parse; validation makes that unreachable, but a poll
+    /// `Err` when the URL did not parse; validation makes that unreachable, but a poll
     /// then reports it instead of panicking.
     pg_config: Result<tokio_postgres::Config, String>,
     scrubber: Scrubber,
+    collectors: PostgresCollectors,
+    custom_queries: Vec<CustomQuery>,
+    /// Server-side bound on each statement; a little under the poll timeout so the
+    /// server gives up before we cancel the poll.
+    statement_timeout: Duration,
     connection: Option<Connection>,
+    /// Per-database connections, by database name; at most `max_databases` of them.
+    db_connections: BTreeMap<String, Connection>,
+    /// `server_version_num` of the connected server.
+    version_num: u32,
+    /// Set by a query that failed for lack of privileges, so the collector runner can
+    /// point at the missing grant.
+    permission_denied: bool,
+    /// Problems already logged at warn level; repeats go to debug.
+    logged: HashSet<String>,
+    /// Results of custom queries that run less often than every poll.
+    custom_cache: custom::Cache,
 }
 
 struct Connection {
@@ -46,43 +84,165 @@ impl PostgresSource {
                 if c.get_application_name().is_none() {
                     c.application_name(APPLICATION_NAME);
                 }
+                c.connect_timeout(config.common.timeout);
                 c
             })
             .map_err(|e| scrubber.scrub(&e.to_string()));
+        let timeout = config.common.timeout;
         PostgresSource {
             display_url: config.display_url.clone(),
             pg_config,
             scrubber,
+            collectors: config.collectors.clone(),
+            custom_queries: config.custom_queries.clone(),
+            statement_timeout: timeout.saturating_sub((timeout / 10).min(Duration::from_millis(500))),
             connection: None,
+            db_connections: BTreeMap::new(),
+            version_num: 0,
+            permission_denied: false,
+            logged: HashSet::new(),
+            custom_cache: custom::Cache::default(),
         }
     }
 
-    async fn connect(&mut self) -> Result<&Client, PollError> {
-        if self
-            .connection
+    /// The database named in the URL (PostgreSQL's default: the user name).
+    pub(super) fn url_database(&self) -> Option<&str> {
+        let config = self.pg_config.as_ref().ok()?;
+        config.get_dbname().or_else(|| config.get_user())
+    }
+
+    async fn open(&self, dbname: Option<&str>) -> Result<Connection, PollError> {
+        let mut pg_config = self
+            .pg_config
             .as_ref()
-            .is_some_and(|c| c.client.is_closed())
-        {
+            .map_err(|e| PollError::new(ErrorReason::Connect, format!("invalid connection URL: {e}")))?
+            .clone();
+        if let Some(db) = dbname {
+            pg_config.dbname(db);
+        }
+        let (client, connection) = pg_config
+            .connect(NoTls)
+            .await
+            .map_err(|e| self.classify(&e, "connecting to"))?;
+        let driver = tokio::spawn(async move {
+            // The error also surfaces on the next query through the closed client.
+            let _ = connection.await;
+        });
+        Ok(Connection { client, driver })
+    }
+
+    /// Connects the main connection if needed and learns the server version.
+    async fn connect(&mut self) -> Result<(), PollError> {
+        if self.connection.as_ref().is_some_and(|c| c.client.is_closed()) {
             self.connection = None;
         }
-        if self.connection.is_none() {
-            let pg_config = self.pg_config.as_ref().map_err(|e| {
-                PollError::new(ErrorReason::Connect, format!("invalid connection URL: {e}"))
-            })?;
-            let (client, connection) = pg_config
-                .connect(NoTls)
-                .await
-                .map_err(|e| self.classify(&e, "connecting"))?;
-            let driver = tokio::spawn(async move {
-                // The error also surfaces on the next query through the closed client.
-                let _ = connection.await;
-            });
-            self.connection = Some(Connection { client, driver });
+        if self.connection.is_some() {
+            return Ok(());
         }
-        match &self.connection {
-            Some(c) => Ok(&c.client),
-            None => Err(PollError::new(ErrorReason::Connect, "not connected")),
+        let connection = self.open(None).await?;
+        let rows = simple(&connection.client, "SHOW server_version_num")
+            .await
+            .map_err(|e| self.classify(&e, "querying"))?;
+        let version = rows
+            .first()
+            .and_then(|r| r.try_get(0).ok().flatten())
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .ok_or_else(|| PollError::new(ErrorReason::Protocol, "server_version_num is not a number"))?;
+        self.version_num = version;
+        self.connection = Some(connection);
+        Ok(())
+    }
+
+    pub(super) fn version_num(&self) -> u32 {
+        self.version_num
+    }
+
+    /// Runs `sql` on the main connection.
+    pub(crate) async fn query(&mut self, sql: &str) -> Result<Vec<SimpleQueryRow>, PollError> {
+        self.query_with_timeout(sql, self.statement_timeout).await
+    }
+
+    /// Runs `sql` on the main connection, the server cancelling it after `timeout`.
+    pub(super) async fn query_with_timeout(
+        &mut self,
+        sql: &str,
+        timeout: Duration,
+    ) -> Result<Vec<SimpleQueryRow>, PollError> {
+        self.connect().await?;
+        let bounded = bounded(sql, timeout);
+        let result = match &self.connection {
+            Some(c) => simple(&c.client, &bounded).await,
+            None => return Err(PollError::new(ErrorReason::Connect, "not connected")),
+        };
+        result.map_err(|e| {
+            if e.is_closed() {
+                self.connection = None;
+            }
+            self.query_error(&e)
+        })
+    }
+
+    /// Runs `sql` in database `dbname`, over the main connection when that is the
+    /// database it is connected to, else over a per-database connection.
+    pub(super) async fn query_in(&mut self, dbname: &str, sql: &str) -> Result<Vec<SimpleQueryRow>, PollError> {
+        self.query_in_with_timeout(dbname, sql, self.statement_timeout).await
+    }
+
+    pub(super) async fn query_in_with_timeout(
+        &mut self,
+        dbname: &str,
+        sql: &str,
+        timeout: Duration,
+    ) -> Result<Vec<SimpleQueryRow>, PollError> {
+        if self.url_database() == Some(dbname) {
+            return self.query_with_timeout(sql, timeout).await;
         }
+        if self.db_connections.get(dbname).is_some_and(|c| c.client.is_closed()) {
+            self.db_connections.remove(dbname);
+        }
+        if !self.db_connections.contains_key(dbname) {
+            let connection = self.open(Some(dbname)).await?;
+            self.db_connections.insert(dbname.to_owned(), connection);
+        }
+        let bounded = bounded(sql, timeout);
+        let result = match self.db_connections.get(dbname) {
+            Some(c) => simple(&c.client, &bounded).await,
+            None => return Err(PollError::new(ErrorReason::Connect, "not connected")),
+        };
+        result.map_err(|e| {
+            if e.is_closed() {
+                self.db_connections.remove(dbname);
+            }
+            // A lost per-database connection is that collector's problem, not the
+            // server's: it must not turn pg_up to 0.
+            let mut error = self.query_error(&e);
+            if error.reason == ErrorReason::Connect {
+                error.reason = ErrorReason::Query;
+            }
+            error
+        })
+    }
+
+    /// Drops per-database connections to databases no longer wanted.
+    pub(super) fn retain_databases(&mut self, wanted: &HashSet<String>) {
+        self.db_connections.retain(|db, _| wanted.contains(db));
+    }
+
+    /// Drops the connection a cancelled query was using, so it is not reused mid-query.
+    pub(super) fn drop_connection_for(&mut self, dbname: Option<&str>) {
+        match dbname {
+            Some(db) if self.url_database() != Some(db) => {
+                self.db_connections.remove(db);
+            }
+            _ => self.connection = None,
+        }
+    }
+
+    fn query_error(&mut self, error: &tokio_postgres::Error) -> PollError {
+        if error.as_db_error().is_some_and(|db| db.code().code() == INSUFFICIENT_PRIVILEGE) {
+            self.permission_denied = true;
+        }
+        self.classify(error, "querying")
     }
 
     fn classify(&self, error: &tokio_postgres::Error, doing: &str) -> PollError {
@@ -90,12 +250,12 @@ impl PostgresSource {
             // 28000 invalid_authorization_specification, 28P01 invalid_password,
             // 3D000 invalid_catalog_name (no such database: a credentials problem too).
             match db.code().code() {
-                "28000" | "28P01" | "3D000" => ErrorReason::Auth,
+                "28000" | "28P01" | "3D000" if doing.starts_with("connecting") => ErrorReason::Auth,
                 _ => ErrorReason::Query,
             }
         } else if error.to_string().contains("TLS") || error.to_string().contains("SSL") {
             ErrorReason::Tls
-        } else if error.is_closed() || doing == "connecting" {
+        } else if error.is_closed() || doing.starts_with("connecting") {
             ErrorReason::Connect
         } else {
             ErrorReason::Protocol
@@ -107,6 +267,36 @@ impl PostgresSource {
         let message = format!("{doing} {}: {detail}", self.display_url);
         PollError::new(reason, self.scrubber.scrub(&message))
     }
+
+    /// Logs a problem at warn the first time it is seen, at debug afterwards, so a
+    /// persisting problem does not flood the log every interval.
+    fn log_once(&mut self, key: String, message: &str) {
+        if self.logged.insert(key) {
+            tracing::warn!(postgres = %self.display_url, "{message}");
+        } else {
+            tracing::debug!(postgres = %self.display_url, "{message}");
+        }
+    }
+}
+
+/// `sql` with a server-side timeout that ends with the statement's implicit transaction.
+fn bounded(sql: &str, timeout: Duration) -> String {
+    format!(
+        "SET LOCAL statement_timeout = {}; {sql}",
+        timeout.as_millis().max(1)
+    )
+}
+
+async fn simple(client: &Client, sql: &str) -> Result<Vec<SimpleQueryRow>, tokio_postgres::Error> {
+    Ok(client
+        .simple_query(sql)
+        .await?
+        .into_iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(row) => Some(row),
+            _ => None,
+        })
+        .collect())
 }
 
 impl Source for PostgresSource {
@@ -116,13 +306,48 @@ impl Source for PostgresSource {
 
     async fn poll(&mut self, out: &mut Vec<MetricFamily>) -> Result<(), PollError> {
         self.connect().await?;
-        let result = static_info::collect(self, out).await;
-        if let Err(e) = &result {
-            if e.reason == ErrorReason::Connect {
-                self.connection = None;
+        let mut success = MetricFamily::gauge(
+            "pg_scrape_collector_success",
+            "Whether the collector succeeded in the last poll (1) or not (0).",
+        );
+        let mut duration = MetricFamily::gauge(
+            "pg_scrape_collector_duration_seconds",
+            "How long the collector took in the last poll, in seconds.",
+        );
+        for collector in Collector::enabled(&self.collectors, !self.custom_queries.is_empty()) {
+            self.permission_denied = false;
+            let started = Instant::now();
+            let mut families = Vec::new();
+            let result = collector.run(self, &mut families).await;
+            let name = collector.name();
+            duration.push(labels(&[("collector", name)]), started.elapsed().as_secs_f64());
+            // What a collector gathered before failing is still true; keep it.
+            out.extend(families);
+            match result {
+                Ok(()) => {
+                    success.push(labels(&[("collector", name)]), 1.0);
+                }
+                // The main connection broke: the server is gone, not one collector.
+                Err(e) if e.reason == ErrorReason::Connect => {
+                    self.connection = None;
+                    return Err(e);
+                }
+                Err(e) => {
+                    success.push(labels(&[("collector", name)]), 0.0);
+                    let message = if self.permission_denied {
+                        format!(
+                            "collector {name} failed for lack of privileges (GRANT pg_monitor TO <role>): {}",
+                            e.message
+                        )
+                    } else {
+                        format!("collector {name} failed: {}", e.message)
+                    };
+                    self.log_once(format!("{name}:{}", e.message), &message);
+                }
             }
         }
-        result?;
+        out.push(success);
+        out.push(duration);
         out.push(up(true));
         Ok(())
     }
@@ -133,27 +358,10 @@ impl Source for PostgresSource {
 
     fn reset(&mut self) {
         self.connection = None;
+        self.db_connections.clear();
     }
 }
 
 fn up(is_up: bool) -> MetricFamily {
     up_family("pg_up", "PostgreSQL", is_up)
-}
-
-impl PostgresSource {
-    /// Runs one statement through the simple-query protocol and returns its rows.
-    pub(crate) async fn query(&mut self, sql: &str) -> Result<Vec<SimpleQueryRow>, PollError> {
-        let messages = {
-            let client = self.connect().await?;
-            client.simple_query(sql).await
-        };
-        let messages = messages.map_err(|e| self.classify(&e, "querying"))?;
-        Ok(messages
-            .into_iter()
-            .filter_map(|m| match m {
-                SimpleQueryMessage::Row(row) => Some(row),
-                _ => None,
-            })
-            .collect())
-    }
 }
