@@ -776,19 +776,22 @@ impl TempPostgres {
 
     /// Like [`TempPostgres::psql`], returning psql's stderr as the error.
     pub fn try_psql(&self, sql: &str) -> Result<String, String> {
+        self.try_psql_in("postgres", sql)
+    }
+
+    /// Like [`TempPostgres::psql`], in database `db`.
+    pub fn psql_in(&self, db: &str, sql: &str) -> String {
+        self.try_psql_in(db, sql)
+            .unwrap_or_else(|e| panic!("psql -d {db} {sql:?} failed: {e}"))
+    }
+
+    /// Like [`TempPostgres::try_psql`], in database `db`.
+    pub fn try_psql_in(&self, db: &str, sql: &str) -> Result<String, String> {
         let out = Command::new("psql")
             .arg("-h")
             .arg(&self.sock)
             .args(["-p", &self.port.to_string()])
-            .args([
-                "-U",
-                "postgres",
-                "-d",
-                "postgres",
-                "-X",
-                "-v",
-                "ON_ERROR_STOP=1",
-            ])
+            .args(["-U", "postgres", "-d", db, "-X", "-v", "ON_ERROR_STOP=1"])
             .args(["-Atc", sql])
             .env_remove("PGPASSWORD")
             .env_remove("PGSERVICE")

@@ -18,8 +18,18 @@ const STATES: [&str; 6] = [
 ];
 
 const BY_STATE: &[Column] = &[
-    col("count", "pg_stat_activity_count", Kind::Gauge, "Number of connections in this state."),
-    col("max_tx_duration", "pg_stat_activity_max_tx_duration", Kind::Gauge, "Longest running transaction in this state, in seconds."),
+    col(
+        "count",
+        "pg_stat_activity_count",
+        Kind::Gauge,
+        "Number of connections in this state.",
+    ),
+    col(
+        "max_tx_duration",
+        "pg_stat_activity_max_tx_duration",
+        Kind::Gauge,
+        "Longest running transaction in this state, in seconds.",
+    ),
 ];
 
 pub(super) async fn collect(

@@ -30,11 +30,41 @@ const BGWRITER: &[Column] = &[
 /// Checkpoint figures: (column in pg_stat_bgwriter up to 16, column in pg_stat_checkpointer
 /// from 17, classic metric, new metric, help).
 const CHECKPOINTS: &[(&str, &str, &str, &str, &str)] = &[
-    ("checkpoints_timed", "num_timed", "pg_stat_bgwriter_checkpoints_timed", "pg_stat_checkpointer_num_timed", "Number of scheduled checkpoints."),
-    ("checkpoints_req", "num_requested", "pg_stat_bgwriter_checkpoints_req", "pg_stat_checkpointer_num_requested", "Number of requested checkpoints."),
-    ("checkpoint_write_time", "write_time", "pg_stat_bgwriter_checkpoint_write_time", "pg_stat_checkpointer_write_time", "Time spent writing checkpoint files to disk, in milliseconds."),
-    ("checkpoint_sync_time", "sync_time", "pg_stat_bgwriter_checkpoint_sync_time", "pg_stat_checkpointer_sync_time", "Time spent synchronizing checkpoint files to disk, in milliseconds."),
-    ("buffers_checkpoint", "buffers_written", "pg_stat_bgwriter_buffers_checkpoint", "pg_stat_checkpointer_buffers_written", "Number of buffers written during checkpoints."),
+    (
+        "checkpoints_timed",
+        "num_timed",
+        "pg_stat_bgwriter_checkpoints_timed",
+        "pg_stat_checkpointer_num_timed",
+        "Number of scheduled checkpoints.",
+    ),
+    (
+        "checkpoints_req",
+        "num_requested",
+        "pg_stat_bgwriter_checkpoints_req",
+        "pg_stat_checkpointer_num_requested",
+        "Number of requested checkpoints.",
+    ),
+    (
+        "checkpoint_write_time",
+        "write_time",
+        "pg_stat_bgwriter_checkpoint_write_time",
+        "pg_stat_checkpointer_write_time",
+        "Time spent writing checkpoint files to disk, in milliseconds.",
+    ),
+    (
+        "checkpoint_sync_time",
+        "sync_time",
+        "pg_stat_bgwriter_checkpoint_sync_time",
+        "pg_stat_checkpointer_sync_time",
+        "Time spent synchronizing checkpoint files to disk, in milliseconds.",
+    ),
+    (
+        "buffers_checkpoint",
+        "buffers_written",
+        "pg_stat_bgwriter_buffers_checkpoint",
+        "pg_stat_checkpointer_buffers_written",
+        "Number of buffers written during checkpoints.",
+    ),
 ];
 
 /// pg_stat_checkpointer columns with no counterpart before 17.
@@ -48,7 +78,10 @@ const CHECKPOINTER_ONLY: &[Column] = &[
 ];
 
 fn epoch(list: String) -> String {
-    list.replace("stats_reset", "EXTRACT(EPOCH FROM stats_reset) AS stats_reset")
+    list.replace(
+        "stats_reset",
+        "EXTRACT(EPOCH FROM stats_reset) AS stats_reset",
+    )
 }
 
 pub(super) async fn collect(
@@ -67,7 +100,10 @@ pub(super) async fn collect(
         bgwriter_select = format!("{bgwriter_select}, {}", checkpoint_columns.join(", "));
     }
     let bgwriter_rows = source
-        .query(&format!("SELECT {} FROM pg_stat_bgwriter", epoch(bgwriter_select)))
+        .query(&format!(
+            "SELECT {} FROM pg_stat_bgwriter",
+            epoch(bgwriter_select)
+        ))
         .await?;
     out.extend(families(&bgwriter_rows, &[], BGWRITER, version)?);
 
@@ -80,7 +116,10 @@ pub(super) async fn collect(
             select_list(CHECKPOINTER_ONLY, version)
         );
         let rows = source
-            .query(&format!("SELECT {} FROM pg_stat_checkpointer", epoch(select)))
+            .query(&format!(
+                "SELECT {} FROM pg_stat_checkpointer",
+                epoch(select)
+            ))
             .await?;
         out.extend(families(&rows, &[], CHECKPOINTER_ONLY, version)?);
         rows

@@ -106,7 +106,9 @@ mod tests {
         let all = Collector::enabled(&PostgresCollectors::default(), false);
         assert_eq!(all.len(), Collector::ALL.len() - 1);
         assert!(!all.contains(&Collector::Custom));
-        assert!(Collector::enabled(&PostgresCollectors::default(), true).contains(&Collector::Custom));
+        assert!(
+            Collector::enabled(&PostgresCollectors::default(), true).contains(&Collector::Custom)
+        );
     }
 
     #[test]

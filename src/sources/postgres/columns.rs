@@ -83,7 +83,10 @@ pub(super) fn select_list(table: &[Column], version_num: u32) -> String {
 
 /// A column's text; a missing column is a protocol error (a query we wrote did not
 /// return what we asked for), NULL is `None`.
-pub(super) fn text<'r>(row: &'r SimpleQueryRow, column: &str) -> Result<Option<&'r str>, PollError> {
+pub(super) fn text<'r>(
+    row: &'r SimpleQueryRow,
+    column: &str,
+) -> Result<Option<&'r str>, PollError> {
     row.try_get(column).map_err(|_| {
         PollError::new(
             ErrorReason::Protocol,
@@ -160,10 +163,18 @@ pub(super) fn families(
 
 /// The label pairs of a row; NULL becomes the empty string, as Prometheus treats an
 /// empty label value as absent.
-pub(super) fn row_labels(row: &SimpleQueryRow, label_columns: &[&str]) -> Result<Labels, PollError> {
+pub(super) fn row_labels(
+    row: &SimpleQueryRow,
+    label_columns: &[&str],
+) -> Result<Labels, PollError> {
     label_columns
         .iter()
-        .map(|c| Ok(((*c).to_owned(), text(row, c)?.unwrap_or_default().to_owned())))
+        .map(|c| {
+            Ok((
+                (*c).to_owned(),
+                text(row, c)?.unwrap_or_default().to_owned(),
+            ))
+        })
         .collect()
 }
 
@@ -177,8 +188,16 @@ pub(super) fn zero_fill(
 ) {
     let mut present: BTreeMap<(String, String), ()> = BTreeMap::new();
     for s in &family.samples {
-        let a = s.labels.iter().find(|(k, _)| k == first.0).map(|(_, v)| v.clone());
-        let b = s.labels.iter().find(|(k, _)| k == second.0).map(|(_, v)| v.clone());
+        let a = s
+            .labels
+            .iter()
+            .find(|(k, _)| k == first.0)
+            .map(|(_, v)| v.clone());
+        let b = s
+            .labels
+            .iter()
+            .find(|(k, _)| k == second.0)
+            .map(|(_, v)| v.clone());
         if let (Some(a), Some(b)) = (a, b) {
             present.insert((a, b), ());
         }
@@ -227,7 +246,10 @@ mod tests {
     fn zero_fill_adds_missing_pairs_only() {
         let mut f = MetricFamily::gauge("pg_locks_count", "Locks.");
         f.push(
-            vec![("datname".into(), "app".into()), ("mode".into(), "sharelock".into())],
+            vec![
+                ("datname".into(), "app".into()),
+                ("mode".into(), "sharelock".into()),
+            ],
             3.0,
         );
         zero_fill(

@@ -80,7 +80,10 @@ pub(super) async fn collect(
     }
 }
 
-async fn run(source: &mut PostgresSource, query: &CustomQuery) -> Result<Vec<MetricFamily>, PollError> {
+async fn run(
+    source: &mut PostgresSource,
+    query: &CustomQuery,
+) -> Result<Vec<MetricFamily>, PollError> {
     // The server gives up at the query's timeout; the client waits a little longer so
     // that the server's clear error, not our cancellation, is what gets reported.
     let grace = Duration::from_millis(500);
@@ -101,7 +104,10 @@ async fn run(source: &mut PostgresSource, query: &CustomQuery) -> Result<Vec<Met
             source.drop_connection_for(database.as_deref());
             return Err(PollError::new(
                 ErrorReason::Timeout,
-                format!("did not finish within {}", humantime::format_duration(timeout)),
+                format!(
+                    "did not finish within {}",
+                    humantime::format_duration(timeout)
+                ),
             ));
         }
     };

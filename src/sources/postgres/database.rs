@@ -43,11 +43,36 @@ const STAT_DATABASE: &[Column] = &[
 ];
 
 const CONFLICTS: &[Column] = &[
-    col("confl_tablespace", "pg_stat_database_conflicts_confl_tablespace", Kind::BareCounter, "Queries canceled due to dropped tablespaces."),
-    col("confl_lock", "pg_stat_database_conflicts_confl_lock", Kind::BareCounter, "Queries canceled due to lock timeouts."),
-    col("confl_snapshot", "pg_stat_database_conflicts_confl_snapshot", Kind::BareCounter, "Queries canceled due to old snapshots."),
-    col("confl_bufferpin", "pg_stat_database_conflicts_confl_bufferpin", Kind::BareCounter, "Queries canceled due to pinned buffers."),
-    col("confl_deadlock", "pg_stat_database_conflicts_confl_deadlock", Kind::BareCounter, "Queries canceled due to deadlocks."),
+    col(
+        "confl_tablespace",
+        "pg_stat_database_conflicts_confl_tablespace",
+        Kind::BareCounter,
+        "Queries canceled due to dropped tablespaces.",
+    ),
+    col(
+        "confl_lock",
+        "pg_stat_database_conflicts_confl_lock",
+        Kind::BareCounter,
+        "Queries canceled due to lock timeouts.",
+    ),
+    col(
+        "confl_snapshot",
+        "pg_stat_database_conflicts_confl_snapshot",
+        Kind::BareCounter,
+        "Queries canceled due to old snapshots.",
+    ),
+    col(
+        "confl_bufferpin",
+        "pg_stat_database_conflicts_confl_bufferpin",
+        Kind::BareCounter,
+        "Queries canceled due to pinned buffers.",
+    ),
+    col(
+        "confl_deadlock",
+        "pg_stat_database_conflicts_confl_deadlock",
+        Kind::BareCounter,
+        "Queries canceled due to deadlocks.",
+    ),
 ];
 
 const DATABASE: &[Column] = &[
@@ -65,7 +90,10 @@ pub(super) async fn collect(
     // Timestamps as epoch seconds; the rows without a database (shared objects, 12+)
     // are left out, as postgres_exporter does.
     let stat_columns = select_list(STAT_DATABASE, version)
-        .replace("stats_reset", "EXTRACT(EPOCH FROM stats_reset) AS stats_reset")
+        .replace(
+            "stats_reset",
+            "EXTRACT(EPOCH FROM stats_reset) AS stats_reset",
+        )
         .replace(
             "checksum_last_failure",
             "EXTRACT(EPOCH FROM checksum_last_failure) AS checksum_last_failure",
@@ -76,7 +104,12 @@ pub(super) async fn collect(
              FROM pg_stat_database WHERE datname IS NOT NULL"
         ))
         .await?;
-    out.extend(families(&rows, &["datid", "datname"], STAT_DATABASE, version)?);
+    out.extend(families(
+        &rows,
+        &["datid", "datname"],
+        STAT_DATABASE,
+        version,
+    )?);
 
     let rows = source
         .query(&format!(

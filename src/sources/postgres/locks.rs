@@ -18,7 +18,12 @@ const MODES: [&str; 9] = [
     "sireadlock",
 ];
 
-const LOCKS: &[Column] = &[col("count", "pg_locks_count", Kind::Gauge, "Number of locks held or awaited, by database and mode.")];
+const LOCKS: &[Column] = &[col(
+    "count",
+    "pg_locks_count",
+    Kind::Gauge,
+    "Number of locks held or awaited, by database and mode.",
+)];
 
 pub(super) async fn collect(
     source: &mut PostgresSource,

@@ -95,7 +95,8 @@ impl PostgresSource {
             scrubber,
             collectors: config.collectors.clone(),
             custom_queries: config.custom_queries.clone(),
-            statement_timeout: timeout.saturating_sub((timeout / 10).min(Duration::from_millis(500))),
+            statement_timeout: timeout
+                .saturating_sub((timeout / 10).min(Duration::from_millis(500))),
             connection: None,
             db_connections: BTreeMap::new(),
             version_num: 0,
@@ -115,7 +116,9 @@ impl PostgresSource {
         let mut pg_config = self
             .pg_config
             .as_ref()
-            .map_err(|e| PollError::new(ErrorReason::Connect, format!("invalid connection URL: {e}")))?
+            .map_err(|e| {
+                PollError::new(ErrorReason::Connect, format!("invalid connection URL: {e}"))
+            })?
             .clone();
         if let Some(db) = dbname {
             pg_config.dbname(db);
@@ -133,7 +136,11 @@ impl PostgresSource {
 
     /// Connects the main connection if needed and learns the server version.
     async fn connect(&mut self) -> Result<(), PollError> {
-        if self.connection.as_ref().is_some_and(|c| c.client.is_closed()) {
+        if self
+            .connection
+            .as_ref()
+            .is_some_and(|c| c.client.is_closed())
+        {
             self.connection = None;
         }
         if self.connection.is_some() {
@@ -147,7 +154,9 @@ impl PostgresSource {
             .first()
             .and_then(|r| r.try_get(0).ok().flatten())
             .and_then(|v| v.trim().parse::<u32>().ok())
-            .ok_or_else(|| PollError::new(ErrorReason::Protocol, "server_version_num is not a number"))?;
+            .ok_or_else(|| {
+                PollError::new(ErrorReason::Protocol, "server_version_num is not a number")
+            })?;
         self.version_num = version;
         self.connection = Some(connection);
         Ok(())
@@ -184,8 +193,13 @@ impl PostgresSource {
 
     /// Runs `sql` in database `dbname`, over the main connection when that is the
     /// database it is connected to, else over a per-database connection.
-    pub(super) async fn query_in(&mut self, dbname: &str, sql: &str) -> Result<Vec<SimpleQueryRow>, PollError> {
-        self.query_in_with_timeout(dbname, sql, self.statement_timeout).await
+    pub(super) async fn query_in(
+        &mut self,
+        dbname: &str,
+        sql: &str,
+    ) -> Result<Vec<SimpleQueryRow>, PollError> {
+        self.query_in_with_timeout(dbname, sql, self.statement_timeout)
+            .await
     }
 
     pub(super) async fn query_in_with_timeout(
@@ -197,7 +211,11 @@ impl PostgresSource {
         if self.url_database() == Some(dbname) {
             return self.query_with_timeout(sql, timeout).await;
         }
-        if self.db_connections.get(dbname).is_some_and(|c| c.client.is_closed()) {
+        if self
+            .db_connections
+            .get(dbname)
+            .is_some_and(|c| c.client.is_closed())
+        {
             self.db_connections.remove(dbname);
         }
         if !self.db_connections.contains_key(dbname) {
@@ -239,7 +257,10 @@ impl PostgresSource {
     }
 
     fn query_error(&mut self, error: &tokio_postgres::Error) -> PollError {
-        if error.as_db_error().is_some_and(|db| db.code().code() == INSUFFICIENT_PRIVILEGE) {
+        if error
+            .as_db_error()
+            .is_some_and(|db| db.code().code() == INSUFFICIENT_PRIVILEGE)
+        {
             self.permission_denied = true;
         }
         self.classify(error, "querying")
@@ -320,7 +341,10 @@ impl Source for PostgresSource {
             let mut families = Vec::new();
             let result = collector.run(self, &mut families).await;
             let name = collector.name();
-            duration.push(labels(&[("collector", name)]), started.elapsed().as_secs_f64());
+            duration.push(
+                labels(&[("collector", name)]),
+                started.elapsed().as_secs_f64(),
+            );
             // What a collector gathered before failing is still true; keep it.
             out.extend(families);
             match result {

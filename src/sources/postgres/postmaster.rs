@@ -30,7 +30,10 @@ pub(super) async fn collect(
         "pg_static",
         "Version string as reported by PostgreSQL; the value is always 1.",
     );
-    info.push(labels(&[("short_version", &short), ("version", version)]), 1.0);
+    info.push(
+        labels(&[("short_version", &short), ("version", version)]),
+        1.0,
+    );
     out.push(info);
     if let Some(start) = number(row, "start_time")? {
         out.push(

@@ -15,10 +15,30 @@ const STATUS: &[Column] = &[
 ];
 
 const STANDBYS: &[Column] = &[
-    col("lsn_diff", "pg_stat_replication_pg_wal_lsn_diff", Kind::Gauge, "Bytes of WAL the standby has yet to replay."),
-    col("write_lag", "pg_stat_replication_write_lag_seconds", Kind::Gauge, "Time until the standby wrote recent WAL, in seconds."),
-    col("flush_lag", "pg_stat_replication_flush_lag_seconds", Kind::Gauge, "Time until the standby flushed recent WAL, in seconds."),
-    col("replay_lag", "pg_stat_replication_replay_lag_seconds", Kind::Gauge, "Time until the standby replayed recent WAL, in seconds."),
+    col(
+        "lsn_diff",
+        "pg_stat_replication_pg_wal_lsn_diff",
+        Kind::Gauge,
+        "Bytes of WAL the standby has yet to replay.",
+    ),
+    col(
+        "write_lag",
+        "pg_stat_replication_write_lag_seconds",
+        Kind::Gauge,
+        "Time until the standby wrote recent WAL, in seconds.",
+    ),
+    col(
+        "flush_lag",
+        "pg_stat_replication_flush_lag_seconds",
+        Kind::Gauge,
+        "Time until the standby flushed recent WAL, in seconds.",
+    ),
+    col(
+        "replay_lag",
+        "pg_stat_replication_replay_lag_seconds",
+        Kind::Gauge,
+        "Time until the standby replayed recent WAL, in seconds.",
+    ),
 ];
 
 const SLOTS: &[Column] = &[
@@ -28,8 +48,18 @@ const SLOTS: &[Column] = &[
 ];
 
 const RECEIVER: &[Column] = &[
-    col("streaming", "pg_stat_wal_receiver_streaming", Kind::Gauge, "Whether the WAL receiver is streaming from the primary: 1 or 0 (replicas only)."),
-    col("last_msg_age", "pg_stat_wal_receiver_last_message_age_seconds", Kind::Gauge, "Time since the last message from the primary, in seconds."),
+    col(
+        "streaming",
+        "pg_stat_wal_receiver_streaming",
+        Kind::Gauge,
+        "Whether the WAL receiver is streaming from the primary: 1 or 0 (replicas only).",
+    ),
+    col(
+        "last_msg_age",
+        "pg_stat_wal_receiver_last_message_age_seconds",
+        Kind::Gauge,
+        "Time since the last message from the primary, in seconds.",
+    ),
 ];
 
 pub(super) async fn collect(
@@ -50,7 +80,8 @@ pub(super) async fn collect(
 
     // The WAL position to measure from: on a replica the last replayed one, since
     // pg_current_wal_lsn() errors during recovery.
-    const CURRENT_LSN: &str = "CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END";
+    const CURRENT_LSN: &str =
+        "CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END";
     let rows = source
         .query(&format!(
             "SELECT COALESCE(application_name, '') AS application_name, \
@@ -70,7 +101,11 @@ pub(super) async fn collect(
         version,
     )?);
 
-    let safe_wal = if version >= PG13 { ", safe_wal_size" } else { "" };
+    let safe_wal = if version >= PG13 {
+        ", safe_wal_size"
+    } else {
+        ""
+    };
     let rows = source
         .query(&format!(
             "SELECT slot_name, slot_type, COALESCE(database, '') AS database, active::int AS active, \
@@ -78,7 +113,12 @@ pub(super) async fn collect(
              FROM pg_replication_slots"
         ))
         .await?;
-    out.extend(families(&rows, &["slot_name", "slot_type", "database"], SLOTS, version)?);
+    out.extend(families(
+        &rows,
+        &["slot_name", "slot_type", "database"],
+        SLOTS,
+        version,
+    )?);
 
     let rows = source
         .query(

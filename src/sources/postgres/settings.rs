@@ -71,7 +71,9 @@ fn unit_factor(unit: &str) -> Option<(f64, &'static str)> {
     if let Some(f) = time {
         return Some((f, "seconds"));
     }
-    let digits_end = unit.find(|c: char| !c.is_ascii_digit()).unwrap_or(unit.len());
+    let digits_end = unit
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(unit.len());
     let multiplier: f64 = if digits_end == 0 {
         1.0
     } else {
@@ -91,7 +93,13 @@ fn unit_factor(unit: &str) -> Option<(f64, &'static str)> {
 /// Setting names are identifiers, but extensions may use dots (`pg_stat_statements.max`).
 fn sanitise(name: &str) -> String {
     name.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -101,27 +109,66 @@ mod tests {
 
     #[test]
     fn units_are_normalised() {
-        assert_eq!(normalise("shared_buffers", 16384.0, "8kB"), Some(("pg_settings_shared_buffers_bytes".into(), 134217728.0)));
-        assert_eq!(normalise("work_mem", 4096.0, "kB"), Some(("pg_settings_work_mem_bytes".into(), 4194304.0)));
-        assert_eq!(normalise("wal_segment_size", 16777216.0, "B"), Some(("pg_settings_wal_segment_size_bytes".into(), 16777216.0)));
-        assert_eq!(normalise("max_wal_size", 1024.0, "MB"), Some(("pg_settings_max_wal_size_bytes".into(), 1073741824.0)));
-        assert_eq!(normalise("checkpoint_timeout", 300.0, "s"), Some(("pg_settings_checkpoint_timeout_seconds".into(), 300.0)));
-        assert_eq!(normalise("log_rotation_age", 1440.0, "min"), Some(("pg_settings_log_rotation_age_seconds".into(), 86400.0)));
-        assert_eq!(normalise("vacuum_cost_delay", 2.0, "ms"), Some(("pg_settings_vacuum_cost_delay_seconds".into(), 0.002)));
-        assert_eq!(normalise("max_connections", 100.0, ""), Some(("pg_settings_max_connections".into(), 100.0)));
-        assert_eq!(normalise("pg_stat_statements.max", 5000.0, ""), Some(("pg_settings_pg_stat_statements_max".into(), 5000.0)));
+        assert_eq!(
+            normalise("shared_buffers", 16384.0, "8kB"),
+            Some(("pg_settings_shared_buffers_bytes".into(), 134217728.0))
+        );
+        assert_eq!(
+            normalise("work_mem", 4096.0, "kB"),
+            Some(("pg_settings_work_mem_bytes".into(), 4194304.0))
+        );
+        assert_eq!(
+            normalise("wal_segment_size", 16777216.0, "B"),
+            Some(("pg_settings_wal_segment_size_bytes".into(), 16777216.0))
+        );
+        assert_eq!(
+            normalise("max_wal_size", 1024.0, "MB"),
+            Some(("pg_settings_max_wal_size_bytes".into(), 1073741824.0))
+        );
+        assert_eq!(
+            normalise("checkpoint_timeout", 300.0, "s"),
+            Some(("pg_settings_checkpoint_timeout_seconds".into(), 300.0))
+        );
+        assert_eq!(
+            normalise("log_rotation_age", 1440.0, "min"),
+            Some(("pg_settings_log_rotation_age_seconds".into(), 86400.0))
+        );
+        assert_eq!(
+            normalise("vacuum_cost_delay", 2.0, "ms"),
+            Some(("pg_settings_vacuum_cost_delay_seconds".into(), 0.002))
+        );
+        assert_eq!(
+            normalise("max_connections", 100.0, ""),
+            Some(("pg_settings_max_connections".into(), 100.0))
+        );
+        assert_eq!(
+            normalise("pg_stat_statements.max", 5000.0, ""),
+            Some(("pg_settings_pg_stat_statements_max".into(), 5000.0))
+        );
     }
 
     #[test]
     fn minus_one_means_disabled_and_is_not_scaled() {
-        assert_eq!(normalise("log_min_duration_statement", -1.0, "ms"), Some(("pg_settings_log_min_duration_statement_seconds".into(), -1.0)));
-        assert_eq!(normalise("temp_file_limit", -1.0, "kB"), Some(("pg_settings_temp_file_limit_bytes".into(), -1.0)));
+        assert_eq!(
+            normalise("log_min_duration_statement", -1.0, "ms"),
+            Some((
+                "pg_settings_log_min_duration_statement_seconds".into(),
+                -1.0
+            ))
+        );
+        assert_eq!(
+            normalise("temp_file_limit", -1.0, "kB"),
+            Some(("pg_settings_temp_file_limit_bytes".into(), -1.0))
+        );
     }
 
     #[test]
     fn unknown_units_are_rejected_not_panicked_on() {
         assert_eq!(normalise("x", 1.0, "furlongs"), None);
-        assert_eq!(normalise("x", 1.0, "99999999999999999999999kB").map(|(n, _)| n), Some("pg_settings_x_bytes".into()));
+        assert_eq!(
+            normalise("x", 1.0, "99999999999999999999999kB").map(|(n, _)| n),
+            Some("pg_settings_x_bytes".into())
+        );
         assert_eq!(normalise("x", 1.0, "kb"), None);
         assert_eq!(normalise("x", 1.0, "8"), None);
     }

@@ -14,11 +14,36 @@ use super::PostgresSource;
 const PG17: u32 = 170_000;
 
 const STATEMENTS: &[Column] = &[
-    col("calls", "pg_stat_statements_calls", Kind::Counter, "Number of times the statement was executed."),
-    col("seconds", "pg_stat_statements_seconds", Kind::Counter, "Total time spent executing the statement, in seconds."),
-    col("rows", "pg_stat_statements_rows", Kind::Counter, "Total number of rows retrieved or affected by the statement."),
-    col("block_read_seconds", "pg_stat_statements_block_read_seconds", Kind::Counter, "Total time the statement spent reading blocks, in seconds (needs track_io_timing)."),
-    col("block_write_seconds", "pg_stat_statements_block_write_seconds", Kind::Counter, "Total time the statement spent writing blocks, in seconds (needs track_io_timing)."),
+    col(
+        "calls",
+        "pg_stat_statements_calls",
+        Kind::Counter,
+        "Number of times the statement was executed.",
+    ),
+    col(
+        "seconds",
+        "pg_stat_statements_seconds",
+        Kind::Counter,
+        "Total time spent executing the statement, in seconds.",
+    ),
+    col(
+        "rows",
+        "pg_stat_statements_rows",
+        Kind::Counter,
+        "Total number of rows retrieved or affected by the statement.",
+    ),
+    col(
+        "block_read_seconds",
+        "pg_stat_statements_block_read_seconds",
+        Kind::Counter,
+        "Total time the statement spent reading blocks, in seconds (needs track_io_timing).",
+    ),
+    col(
+        "block_write_seconds",
+        "pg_stat_statements_block_write_seconds",
+        Kind::Counter,
+        "Total time the statement spent writing blocks, in seconds (needs track_io_timing).",
+    ),
 ];
 
 pub(super) async fn collect(
@@ -31,7 +56,11 @@ pub(super) async fn collect(
     let installed = source
         .query("SELECT count(*) AS n FROM pg_extension WHERE extname = 'pg_stat_statements'")
         .await?;
-    if installed.first().and_then(|r| r.try_get("n").ok().flatten()) != Some("1") {
+    if installed
+        .first()
+        .and_then(|r| r.try_get("n").ok().flatten())
+        != Some("1")
+    {
         let db = source.url_database().unwrap_or("?").to_owned();
         source.log_once(
             format!("statements-missing:{db}"),
@@ -69,7 +98,12 @@ pub(super) async fn collect(
             options.limit
         ))
         .await?;
-    out.extend(families(&rows, &["user", "datname", "queryid"], STATEMENTS, version)?);
+    out.extend(families(
+        &rows,
+        &["user", "datname", "queryid"],
+        STATEMENTS,
+        version,
+    )?);
     if options.query_text {
         let mut mapping = MetricFamily::gauge(
             "pg_stat_statements_query_id",

@@ -113,7 +113,12 @@ pub(super) async fn collect(
             Err(e) => failed.push(format!("{db}: {}", e.message)),
         }
     }
-    out.extend(families(&rows, &["datname", "schemaname", "relname"], TABLES, version)?);
+    out.extend(families(
+        &rows,
+        &["datname", "schemaname", "relname"],
+        TABLES,
+        version,
+    )?);
     if failed.is_empty() {
         Ok(())
     } else {

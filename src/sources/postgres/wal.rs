@@ -23,9 +23,24 @@ const STAT_WAL: &[Column] = &[
 ];
 
 const ARCHIVER: &[Column] = &[
-    col("archived_count", "pg_stat_archiver_archived_count", Kind::BareCounter, "Number of WAL files that have been successfully archived."),
-    col("failed_count", "pg_stat_archiver_failed_count", Kind::BareCounter, "Number of failed attempts for archiving WAL files."),
-    col("last_archive_age", "pg_stat_archiver_last_archive_age", Kind::Gauge, "Time since the last WAL file was successfully archived, in seconds."),
+    col(
+        "archived_count",
+        "pg_stat_archiver_archived_count",
+        Kind::BareCounter,
+        "Number of WAL files that have been successfully archived.",
+    ),
+    col(
+        "failed_count",
+        "pg_stat_archiver_failed_count",
+        Kind::BareCounter,
+        "Number of failed attempts for archiving WAL files.",
+    ),
+    col(
+        "last_archive_age",
+        "pg_stat_archiver_last_archive_age",
+        Kind::Gauge,
+        "Time since the last WAL file was successfully archived, in seconds.",
+    ),
 ];
 
 pub(super) async fn collect(
@@ -34,9 +49,13 @@ pub(super) async fn collect(
 ) -> Result<(), PollError> {
     let version = source.version_num();
     if version >= PG14 {
-        let select = select_list(STAT_WAL, version)
-            .replace("stats_reset", "EXTRACT(EPOCH FROM stats_reset) AS stats_reset");
-        let rows = source.query(&format!("SELECT {select} FROM pg_stat_wal")).await?;
+        let select = select_list(STAT_WAL, version).replace(
+            "stats_reset",
+            "EXTRACT(EPOCH FROM stats_reset) AS stats_reset",
+        );
+        let rows = source
+            .query(&format!("SELECT {select} FROM pg_stat_wal"))
+            .await?;
         out.extend(families(&rows, &[], STAT_WAL, version)?);
     }
 
@@ -54,7 +73,13 @@ pub(super) async fn collect(
     let allowed = source
         .query("SELECT has_function_privilege('pg_ls_waldir()', 'EXECUTE') AS allowed")
         .await?;
-    if allowed.first().map(|r| number(r, "allowed")).transpose()?.flatten() == Some(1.0) {
+    if allowed
+        .first()
+        .map(|r| number(r, "allowed"))
+        .transpose()?
+        .flatten()
+        == Some(1.0)
+    {
         let rows = source
             .query(
                 "SELECT count(*) AS segments, COALESCE(sum(size), 0) AS size_bytes \
@@ -65,8 +90,18 @@ pub(super) async fn collect(
             &rows,
             &[],
             &[
-                col("segments", "pg_wal_segments", Kind::Gauge, "Number of WAL segment files in pg_wal."),
-                col("size_bytes", "pg_wal_size_bytes", Kind::Gauge, "Total size of the WAL segment files in pg_wal, in bytes."),
+                col(
+                    "segments",
+                    "pg_wal_segments",
+                    Kind::Gauge,
+                    "Number of WAL segment files in pg_wal.",
+                ),
+                col(
+                    "size_bytes",
+                    "pg_wal_size_bytes",
+                    Kind::Gauge,
+                    "Total size of the WAL segment files in pg_wal, in bytes.",
+                ),
             ],
             version,
         )?);

@@ -1,0 +1,357 @@
+//! The PostgreSQL source against real servers of every supported major version.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use common::TempPostgres;
+
+/// Runs `stack_exporter --once` with `yaml` and returns (exit code, stdout, stderr).
+fn once(yaml: &str) -> (i32, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.yml");
+    std::fs::write(&path, yaml).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_stack_exporter"))
+        .args(["--once", "--config.file", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Sample lines as (name, labels, value).
+fn samples(body: &str) -> Vec<(String, BTreeMap<String, String>, f64)> {
+    body.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|line| {
+            let (series, value) = line.rsplit_once(' ').unwrap();
+            let (name, labels) = match series.split_once('{') {
+                Some((n, rest)) => (n, rest.trim_end_matches('}')),
+                None => (series, ""),
+            };
+            let mut map = BTreeMap::new();
+            // Good enough for the label values we assert on (no `",` inside them).
+            for pair in labels.split("\",").filter(|p| !p.is_empty()) {
+                let (k, v) = pair.split_once("=\"").unwrap();
+                map.insert(k.to_owned(), v.trim_end_matches('"').to_owned());
+            }
+            (name.to_owned(), map, value.parse().unwrap())
+        })
+        .collect()
+}
+
+fn value(
+    samples: &[(String, BTreeMap<String, String>, f64)],
+    name: &str,
+    want: &[(&str, &str)],
+) -> Option<f64> {
+    samples
+        .iter()
+        .find(|(n, l, _)| {
+            n == name
+                && want
+                    .iter()
+                    .all(|(k, v)| l.get(*k).map(String::as_str) == Some(*v))
+        })
+        .map(|(_, _, v)| *v)
+}
+
+fn names(samples: &[(String, BTreeMap<String, String>, f64)]) -> std::collections::BTreeSet<&str> {
+    samples.iter().map(|(n, _, _)| n.as_str()).collect()
+}
+
+const COLLECTORS: [&str; 10] = [
+    "postmaster",
+    "database",
+    "activity",
+    "locks",
+    "bgwriter",
+    "wal",
+    "replication",
+    "settings",
+    "user_tables",
+    "statements",
+];
+
+/// Starts `major`, gives it a workload in two databases, polls it once, and checks that
+/// every collector succeeded and the version-specific metrics are right.
+fn every_collector_succeeds(major: u32) {
+    let pg = TempPostgres::start_version(major);
+    pg.psql("CREATE DATABASE app");
+    pg.psql_in(
+        "app",
+        "CREATE TABLE jobs (id serial PRIMARY KEY, state text); \
+         INSERT INTO jobs (state) SELECT 'waiting' FROM generate_series(1, 500); \
+         DELETE FROM jobs WHERE id % 5 = 0; ANALYZE jobs;",
+    );
+    pg.psql("CREATE TABLE t (x int); INSERT INTO t VALUES (1), (2); SELECT count(*) FROM t; CHECKPOINT;");
+    pg.psql("SELECT pg_create_physical_replication_slot('standby_slot', true)");
+    let (code, stdout, stderr) = once(&format!(
+        "defaults: {{ interval: 10s, timeout: 5s }}\npostgres: [ {{ name: pg{major}, url: \"{}\" }} ]\n",
+        pg.url()
+    ));
+    assert_eq!(code, 0, "PostgreSQL {major}: {stderr}\n{stdout}");
+    let s = samples(&stdout);
+    for c in COLLECTORS {
+        assert_eq!(
+            value(&s, "pg_scrape_collector_success", &[("collector", c)]),
+            Some(1.0),
+            "PostgreSQL {major}: collector {c} did not succeed\n{stderr}"
+        );
+    }
+    assert_eq!(value(&s, "pg_up", &[]), Some(1.0));
+    let short = value(&s, "pg_static", &[]).map(|_| ());
+    assert!(short.is_some());
+    assert!(
+        s.iter().any(|(n, l, _)| n == "pg_static"
+            && l.get("short_version")
+                .is_some_and(|v| v.starts_with(&format!("{major}.")))),
+        "PostgreSQL {major}: pg_static short_version"
+    );
+    let n = names(&s);
+    // No checkpoint metric disappears on any version: both name sets everywhere.
+    for metric in [
+        "pg_stat_bgwriter_checkpoints_timed_total",
+        "pg_stat_bgwriter_checkpoints_req_total",
+        "pg_stat_bgwriter_checkpoint_write_time_total",
+        "pg_stat_bgwriter_checkpoint_sync_time_total",
+        "pg_stat_bgwriter_buffers_checkpoint_total",
+        "pg_stat_checkpointer_num_timed_total",
+        "pg_stat_checkpointer_num_requested_total",
+        "pg_stat_checkpointer_buffers_written_total",
+        "pg_stat_bgwriter_buffers_clean_total",
+        "pg_stat_bgwriter_buffers_alloc_total",
+    ] {
+        assert!(n.contains(metric), "PostgreSQL {major}: {metric} missing");
+    }
+    // The CHECKPOINT above is counted whichever view holds it.
+    assert!(value(&s, "pg_stat_checkpointer_num_requested_total", &[]).unwrap() >= 1.0);
+    assert_eq!(
+        value(&s, "pg_stat_checkpointer_num_requested_total", &[]),
+        value(&s, "pg_stat_bgwriter_checkpoints_req_total", &[])
+    );
+    assert_eq!(
+        n.contains("pg_stat_bgwriter_buffers_backend_total"),
+        major < 17
+    );
+    assert_eq!(
+        n.contains("pg_stat_checkpointer_restartpoints_done_total"),
+        major >= 17
+    );
+    assert_eq!(
+        n.contains("pg_stat_checkpointer_num_done_total"),
+        major >= 18
+    );
+    assert_eq!(n.contains("pg_stat_wal_records_total"), major >= 14);
+    assert_eq!(
+        n.contains("pg_stat_wal_write_total"),
+        (14..18).contains(&major)
+    );
+    assert_eq!(n.contains("pg_stat_database_session_time"), major >= 14);
+    assert!(n.contains("pg_wal_segments"), "superuser may list pg_wal");
+    assert!(n.contains("pg_stat_archiver_archived_count"));
+    // Per-table stats come from every database, not only the one in the URL.
+    assert_eq!(
+        value(
+            &s,
+            "pg_stat_user_tables_n_live_tup",
+            &[("datname", "app"), ("relname", "jobs")]
+        ),
+        Some(400.0),
+        "PostgreSQL {major}"
+    );
+    assert!(
+        value(
+            &s,
+            "pg_stat_user_tables_table_size_bytes",
+            &[("datname", "app"), ("relname", "jobs")]
+        )
+        .unwrap()
+            > 0.0
+    );
+    assert!(value(
+        &s,
+        "pg_statio_user_tables_heap_blocks_hit",
+        &[("datname", "app"), ("relname", "jobs")]
+    )
+    .is_some());
+    assert!(value(
+        &s,
+        "pg_stat_user_tables_n_live_tup",
+        &[("datname", "postgres"), ("relname", "t")]
+    )
+    .is_some());
+    // pg_stat_statements: the harness creates the extension in `postgres`.
+    assert!(
+        n.contains("pg_stat_statements_calls_total"),
+        "PostgreSQL {major}: no statements\n{stderr}"
+    );
+    // Connections, zero-filled by state for every database.
+    assert!(value(
+        &s,
+        "pg_stat_activity_count",
+        &[("datname", "app"), ("state", "idle in transaction")]
+    )
+    .is_some());
+    assert!(value(&s, "pg_stat_activity_max_connections", &[]).unwrap() >= 10.0);
+    assert!(value(
+        &s,
+        "pg_locks_count",
+        &[("datname", "app"), ("mode", "accessexclusivelock")]
+    )
+    .is_some());
+    assert_eq!(value(&s, "pg_replication_is_replica", &[]), Some(0.0));
+    assert_eq!(
+        value(
+            &s,
+            "pg_replication_slot_slot_is_active",
+            &[("slot_name", "standby_slot")]
+        ),
+        Some(0.0)
+    );
+    assert!(
+        value(
+            &s,
+            "pg_replication_slot_retained_wal_bytes",
+            &[("slot_name", "standby_slot")]
+        )
+        .unwrap()
+            >= 0.0
+    );
+    assert!(value(&s, "pg_settings_shared_buffers_bytes", &[]).unwrap() > 0.0);
+    assert_eq!(
+        value(&s, "pg_settings_max_connections", &[]),
+        value(&s, "pg_stat_activity_max_connections", &[])
+    );
+    assert!(value(&s, "pg_database_size_bytes", &[("datname", "app")]).unwrap() > 0.0);
+    assert!(value(&s, "pg_stat_database_xact_commit", &[("datname", "app")]).unwrap() > 0.0);
+    assert!(value(&s, "pg_postmaster_start_time_seconds", &[]).unwrap() > 1.6e9);
+    // Never a repeated series.
+    let mut seen = std::collections::HashSet::new();
+    for line in stdout.lines().filter(|l| !l.starts_with('#')) {
+        let series = line.rsplit_once(' ').unwrap().0;
+        assert!(
+            seen.insert(series.to_owned()),
+            "PostgreSQL {major}: repeated {series}"
+        );
+    }
+    let mut promtool = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool not found: run `bash scripts/test.sh`, which installs it");
+    std::io::Write::write_all(&mut promtool.stdin.take().unwrap(), stdout.as_bytes()).unwrap();
+    let out = promtool.wait_with_output().unwrap();
+    // Exit 3 is lint findings (postgres_exporter's counter names without `_total` are
+    // kept on purpose); exit 1 would be a parse error.
+    assert_ne!(
+        out.status.code(),
+        Some(1),
+        "PostgreSQL {major}: promtool parse error: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn postgres_13() {
+    every_collector_succeeds(13);
+}
+
+#[test]
+fn postgres_15() {
+    every_collector_succeeds(15);
+}
+
+#[test]
+fn postgres_17() {
+    every_collector_succeeds(17);
+}
+
+#[test]
+fn postgres_18() {
+    every_collector_succeeds(18);
+}
+
+#[test]
+fn a_pg_monitor_role_gets_every_collector_and_a_missing_privilege_fails_one_collector_only() {
+    let pg = TempPostgres::start_with_password_auth("monitor", "MonitorPass1");
+    pg.psql("GRANT pg_monitor TO monitor");
+    let url = pg.url_with("monitor", "MonitorPass1");
+    let (code, stdout, stderr) = once(&format!("postgres: [ {{ name: mon, url: \"{url}\" }} ]\n"));
+    assert_eq!(code, 0, "{stderr}");
+    let s = samples(&stdout);
+    for c in COLLECTORS {
+        assert_eq!(
+            value(&s, "pg_scrape_collector_success", &[("collector", c)]),
+            Some(1.0),
+            "collector {c}\n{stderr}"
+        );
+    }
+    assert!(
+        names(&s).contains("pg_wal_size_bytes"),
+        "pg_monitor may list pg_wal"
+    );
+
+    // Take a function away: its collector fails alone, pg_up stays 1, and the log says
+    // what is missing, once.
+    pg.psql("REVOKE EXECUTE ON FUNCTION pg_postmaster_start_time() FROM PUBLIC");
+    let (code, stdout, stderr) = once(&format!("postgres: [ {{ name: mon, url: \"{url}\" }} ]\n"));
+    assert_eq!(code, 0, "{stderr}");
+    let s = samples(&stdout);
+    assert_eq!(value(&s, "pg_up", &[]), Some(1.0));
+    assert_eq!(
+        value(
+            &s,
+            "pg_scrape_collector_success",
+            &[("collector", "postmaster")]
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        value(
+            &s,
+            "pg_scrape_collector_success",
+            &[("collector", "database")]
+        ),
+        Some(1.0)
+    );
+    assert!(stderr.contains("lack of privileges"), "{stderr}");
+    assert!(stderr.contains("pg_monitor"), "{stderr}");
+    assert!(!stderr.contains("MonitorPass1"));
+}
+
+#[test]
+fn a_role_without_pg_monitor_still_gets_the_collectors_that_need_no_grant() {
+    let pg = TempPostgres::start_with_password_auth("plain", "PlainPass1");
+    let url = pg.url_with("plain", "PlainPass1");
+    let (code, stdout, stderr) = once(&format!("postgres: [ {{ name: p, url: \"{url}\" }} ]\n"));
+    assert_eq!(code, 0, "{stderr}");
+    let s = samples(&stdout);
+    assert_eq!(value(&s, "pg_up", &[]), Some(1.0));
+    for c in [
+        "database",
+        "activity",
+        "locks",
+        "bgwriter",
+        "settings",
+        "postmaster",
+    ] {
+        assert_eq!(
+            value(&s, "pg_scrape_collector_success", &[("collector", c)]),
+            Some(1.0),
+            "collector {c}\n{stderr}"
+        );
+    }
+    // Without pg_monitor, pg_ls_waldir is not allowed: the WAL size is left out, quietly.
+    assert!(!names(&s).contains("pg_wal_size_bytes"));
+    assert_eq!(
+        value(&s, "pg_scrape_collector_success", &[("collector", "wal")]),
+        Some(1.0)
+    );
+}
