@@ -31,6 +31,9 @@ pub(super) struct Column {
     pub since: u32,
     /// First `server_version_num` that no longer has it (0: still there).
     pub until: u32,
+    /// Report NULL as NaN instead of leaving the sample out, where postgres_exporter
+    /// does so and dashboards expect the series to exist.
+    pub null_as_nan: bool,
 }
 
 pub(super) const fn col(
@@ -47,6 +50,7 @@ pub(super) const fn col(
         scale: 1.0,
         since: 0,
         until: 0,
+        null_as_nan: false,
     }
 }
 
@@ -63,6 +67,11 @@ impl Column {
 
     pub const fn until(mut self, version_num: u32) -> Self {
         self.until = version_num;
+        self
+    }
+
+    pub const fn null_as_nan(mut self) -> Self {
+        self.null_as_nan = true;
         self
     }
 
@@ -148,8 +157,12 @@ pub(super) fn families(
     for row in rows {
         let labels = row_labels(row, label_columns)?;
         for (column, family) in columns.iter().zip(out.iter_mut()) {
-            if let Some(v) = number(row, column.column)? {
-                let value = v * column.scale;
+            let value = match number(row, column.column)? {
+                Some(v) => Some(v * column.scale),
+                None if column.null_as_nan => Some(f64::NAN),
+                None => None,
+            };
+            if let Some(value) = value {
                 if column.kind == Kind::BareCounter {
                     family.push_bare(labels.clone(), value);
                 } else {

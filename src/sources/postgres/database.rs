@@ -28,8 +28,8 @@ const STAT_DATABASE: &[Column] = &[
     col("temp_files", "pg_stat_database_temp_files", Kind::BareCounter, "Number of temporary files created by queries in this database."),
     col("temp_bytes", "pg_stat_database_temp_bytes", Kind::BareCounter, "Total amount of data written to temporary files by queries in this database."),
     col("deadlocks", "pg_stat_database_deadlocks", Kind::BareCounter, "Number of deadlocks detected in this database."),
-    col("checksum_failures", "pg_stat_database_checksum_failures", Kind::BareCounter, "Number of data page checksum failures detected in this database.").since(PG12),
-    col("checksum_last_failure", "pg_stat_database_checksum_last_failure", Kind::Gauge, "Time of the last data page checksum failure, in seconds since the Unix epoch.").since(PG12),
+    col("checksum_failures", "pg_stat_database_checksum_failures", Kind::BareCounter, "Number of data page checksum failures detected in this database; NaN when checksums are off.").since(PG12).null_as_nan(),
+    col("checksum_last_failure", "pg_stat_database_checksum_last_failure", Kind::Gauge, "Time of the last data page checksum failure, in seconds since the Unix epoch; NaN if none.").since(PG12).null_as_nan(),
     col("blk_read_time", "pg_stat_database_blk_read_time", Kind::BareCounter, "Time spent reading data file blocks by backends in this database, in milliseconds."),
     col("blk_write_time", "pg_stat_database_blk_write_time", Kind::BareCounter, "Time spent writing data file blocks by backends in this database, in milliseconds."),
     col("session_time", "pg_stat_database_session_time", Kind::BareCounter, "Time spent by database sessions in this database, in milliseconds.").since(PG14),
@@ -39,7 +39,7 @@ const STAT_DATABASE: &[Column] = &[
     col("sessions_abandoned", "pg_stat_database_sessions_abandoned", Kind::BareCounter, "Number of sessions to this database that were terminated because connection to the client was lost.").since(PG14),
     col("sessions_fatal", "pg_stat_database_sessions_fatal", Kind::BareCounter, "Number of sessions to this database that were terminated by fatal errors.").since(PG14),
     col("sessions_killed", "pg_stat_database_sessions_killed", Kind::BareCounter, "Number of sessions to this database that were terminated by operator intervention.").since(PG14),
-    col("stats_reset", "pg_stat_database_stats_reset", Kind::Gauge, "Time at which these statistics were last reset, in seconds since the Unix epoch."),
+    col("stats_reset", "pg_stat_database_stats_reset", Kind::Gauge, "Time at which these statistics were last reset, in seconds since the Unix epoch; NaN if never.").null_as_nan(),
 ];
 
 const CONFLICTS: &[Column] = &[
