@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use stack_exporter::config::{
-    builtin_default, load_file, load_str, Config, ConfigError, ConfigOrigin, Env, WebAuth,
+    builtin_default, load_file, load_str, Config, ConfigError, ConfigOrigin, CustomQuery,
+    CustomValue, CustomValueKind, Env, PostgresCollectors, StatementsOptions, TablesOptions,
+    WebAuth,
 };
 
 const FILE: &str = "config.yaml";
@@ -589,6 +591,16 @@ fn shipped_example_config_loads() {
     assert_eq!(c.apps[0].probes[0].name, "health");
     assert_eq!(c.apps[0].probes[0].expected_status, [200, 204]);
     assert_eq!(c.web.listen_address.to_string(), "0.0.0.0:9650");
+    // The documented collector values are the defaults, and the example query loads.
+    assert_eq!(c.postgres[0].collectors, PostgresCollectors::default());
+    let q = &c.postgres[0].custom_queries;
+    assert_eq!(q.len(), 1);
+    assert_eq!(q[0].name, "app_db_clients");
+    assert_eq!(q[0].labels, ["application"]);
+    let columns: Vec<&str> = q[0].values.iter().map(|v| v.column.as_str()).collect();
+    assert_eq!(columns, ["connections", "oldest_seconds"]);
+    assert_eq!(q[0].interval, Some(Duration::from_secs(60)));
+    assert_eq!(q[0].timeout, Duration::from_secs(2));
 
     // And it follows the environment.
     let env = Env::from_map([
@@ -687,4 +699,667 @@ fn redacted_yaml_of_builtin_default() {
     );
     assert!(out.contains("listen_address: 0.0.0.0:9650"), "{out}");
     assert!(out.contains("header_read_timeout: 10s"), "{out}");
+}
+
+// ---------------------------------------------------------------- postgres collectors
+
+/// A config with one postgres source whose entry continues with `rest` (indented four
+/// spaces, starting on line 4).
+fn pg_with(rest: &str) -> String {
+    format!("{PG}{rest}")
+}
+
+#[test]
+fn collectors_default_when_absent() {
+    let c = ok(PG);
+    assert_eq!(c.postgres[0].collectors, PostgresCollectors::default());
+    assert!(c.postgres[0].custom_queries.is_empty());
+    // The documented default: everything on, with the documented option values.
+    let d = PostgresCollectors::default();
+    assert!(d.database && d.activity && d.locks && d.bgwriter && d.wal);
+    assert!(d.replication && d.settings && d.postmaster);
+    let t = d.user_tables.as_ref().expect("user_tables on by default");
+    assert_eq!((t.max_databases, t.max_tables), (10, 200));
+    assert!(t.databases.is_empty() && t.exclude_databases.is_empty());
+    let s = d.statements.as_ref().expect("statements on by default");
+    assert_eq!(
+        (s.limit, s.query_text, s.query_text_max_length),
+        (100, false, 120)
+    );
+
+    // An empty block, a null block and blocks without `enabled` change nothing.
+    for rest in [
+        "    collectors: {}\n",
+        "    collectors:\n",
+        "    collectors:\n      wal: {}\n      statements: {}\n      user_tables:\n",
+    ] {
+        let c = ok(&pg_with(rest));
+        assert_eq!(
+            c.postgres[0].collectors,
+            PostgresCollectors::default(),
+            "{rest}"
+        );
+    }
+    let c = builtin_default(&Env::empty()).unwrap();
+    assert_eq!(c.postgres[0].collectors, PostgresCollectors::default());
+    assert!(c.postgres[0].custom_queries.is_empty());
+}
+
+#[test]
+fn collectors_can_be_disabled() {
+    let c = ok(&pg_with(
+        "    collectors:\n      locks: { enabled: false }\n      settings: false\n      user_tables: false\n      statements: { enabled: false, limit: 5 }\n      wal: { enabled: true }\n",
+    ));
+    let got = &c.postgres[0].collectors;
+    let want = PostgresCollectors {
+        locks: false,
+        settings: false,
+        user_tables: None,
+        statements: None,
+        ..PostgresCollectors::default()
+    };
+    assert_eq!(got, &want);
+
+    // Every collector by name, one at a time, in both spellings.
+    let names = [
+        "database",
+        "activity",
+        "locks",
+        "bgwriter",
+        "wal",
+        "replication",
+        "settings",
+        "postmaster",
+        "user_tables",
+        "statements",
+    ];
+    for name in names {
+        for form in ["false", "{ enabled: false }", "\"${OFF:-false}\""] {
+            let c = ok(&pg_with(&format!(
+                "    collectors:\n      {name}: {form}\n"
+            )));
+            let got = &c.postgres[0].collectors;
+            let on = [
+                got.database,
+                got.activity,
+                got.locks,
+                got.bgwriter,
+                got.wal,
+                got.replication,
+                got.settings,
+                got.postmaster,
+                got.user_tables.is_some(),
+                got.statements.is_some(),
+            ];
+            let off: Vec<&str> = names
+                .iter()
+                .zip(on)
+                .filter(|(_, on)| !on)
+                .map(|(n, _)| *n)
+                .collect();
+            assert_eq!(off, [name], "{name}: {form}");
+        }
+    }
+}
+
+#[test]
+fn collector_options_are_parsed() {
+    let c = ok(&pg_with(
+        "    collectors:
+      user_tables:
+        databases: [app, jobs]
+        exclude_databases: [postgres]
+        max_databases: 3
+        max_tables: \"${MAXT:-50}\"
+      statements:
+        enabled: true
+        limit: 1000
+        query_text: true
+        query_text_max_length: 16
+",
+    ));
+    let cols = &c.postgres[0].collectors;
+    assert_eq!(
+        cols.user_tables,
+        Some(TablesOptions {
+            databases: vec!["app".into(), "jobs".into()],
+            exclude_databases: vec!["postgres".into()],
+            max_databases: 3,
+            max_tables: 50,
+        })
+    );
+    assert_eq!(
+        cols.statements,
+        Some(StatementsOptions {
+            limit: 1000,
+            query_text: true,
+            query_text_max_length: 16,
+        })
+    );
+    // The upper bounds are accepted too.
+    let c = ok(&pg_with(
+        "    collectors:\n      user_tables: { max_databases: 100, max_tables: 10000 }\n      statements: { limit: 1, query_text_max_length: 4096 }\n",
+    ));
+    let t = c.postgres[0].collectors.user_tables.as_ref().unwrap();
+    assert_eq!((t.max_databases, t.max_tables), (100, 10000));
+    let s = c.postgres[0].collectors.statements.as_ref().unwrap();
+    assert_eq!((s.limit, s.query_text_max_length), (1, 4096));
+}
+
+#[test]
+fn collector_range_errors() {
+    let yaml = pg_with(
+        "    collectors:
+      user_tables:
+        max_databases: 0
+        max_tables: 10001
+      statements:
+        limit: 1001
+        query_text_max_length: 15
+",
+    );
+    let e = load(&yaml).unwrap_err();
+    let got: Vec<(&str, Option<usize>, Option<usize>)> = e
+        .iter()
+        .map(|e| (e.path.as_str(), e.line, e.column))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "postgres[0].collectors.user_tables.max_databases",
+                Some(6),
+                Some(24)
+            ),
+            (
+                "postgres[0].collectors.user_tables.max_tables",
+                Some(7),
+                Some(21)
+            ),
+            ("postgres[0].collectors.statements.limit", Some(9), Some(16)),
+            (
+                "postgres[0].collectors.statements.query_text_max_length",
+                Some(10),
+                Some(32)
+            ),
+        ]
+    );
+    assert_eq!(
+        e[0].to_string(),
+        "postgres[0].collectors.user_tables.max_databases: max_databases 0 is out of range at config.yaml:6:24; expected 1 to 100 (default 10)"
+    );
+    assert!(
+        e[1].message.ends_with("expected 1 to 10000 (default 200)"),
+        "{}",
+        e[1]
+    );
+    assert!(
+        e[2].message.ends_with("expected 1 to 1000 (default 100)"),
+        "{}",
+        e[2]
+    );
+    assert!(
+        e[3].message.ends_with("expected 16 to 4096 (default 120)"),
+        "{}",
+        e[3]
+    );
+
+    // The other ends, and options of a disabled collector are still checked.
+    let yaml = pg_with(
+        "    collectors:\n      user_tables: { enabled: false, max_databases: 101, max_tables: 0 }\n      statements: { enabled: false, limit: 0, query_text_max_length: 4097 }\n",
+    );
+    let e = load(&yaml).unwrap_err();
+    let paths: Vec<&str> = e.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "postgres[0].collectors.user_tables.max_databases",
+            "postgres[0].collectors.user_tables.max_tables",
+            "postgres[0].collectors.statements.limit",
+            "postgres[0].collectors.statements.query_text_max_length",
+        ]
+    );
+    assert!(
+        e[0].message
+            .starts_with("max_databases 101 is out of range"),
+        "{}",
+        e[0]
+    );
+    assert!(
+        e[3].message
+            .starts_with("query_text_max_length 4097 is out of range"),
+        "{}",
+        e[3]
+    );
+}
+
+#[test]
+fn unknown_collector_name() {
+    let e = one_err(&pg_with(
+        "    collectors:\n      wal: false\n      statments: false\n",
+    ));
+    assert_at(&e, "postgres[0].collectors.statments", 6, 7);
+    assert_eq!(
+        e.message,
+        "unknown field `statments`, expected one of `database`, `activity`, `locks`, `bgwriter`, `wal`, `replication`, `settings`, `postmaster`, `user_tables`, `statements`"
+    );
+    // Unknown options inside a collector block are rejected the same way.
+    let e = one_err(&pg_with("    collectors:\n      statements: { limt: 5 }\n"));
+    assert_at(&e, "postgres[0].collectors.statements.limt", 5, 21);
+    assert!(
+        e.message
+            .starts_with("unknown field `limt`, expected one of `enabled`, `limit`"),
+        "{e}"
+    );
+    let e = one_err(&pg_with(
+        "    collectors:\n      locks: { max_tables: 5 }\n",
+    ));
+    assert_eq!(e.path, "postgres[0].collectors.locks.max_tables");
+    assert_eq!(e.message, "unknown field `max_tables`, expected `enabled`");
+}
+
+#[test]
+fn collector_value_types() {
+    let e = one_err(&pg_with("    collectors:\n      wal: 3\n"));
+    assert_at(&e, "postgres[0].collectors.wal", 5, 12);
+    assert_eq!(
+        e.message,
+        "invalid type: integer `3`, expected true, false or a mapping such as `{ enabled: true }`"
+    );
+    let e = one_err(&pg_with("    collectors:\n      wal: { enabled: yes }\n"));
+    assert_at(&e, "postgres[0].collectors.wal.enabled", 5, 23);
+    assert_eq!(
+        e.to_string(),
+        "postgres[0].collectors.wal.enabled: invalid boolean `yes` at config.yaml:5:23; expected true or false"
+    );
+    let e = one_err(&pg_with(
+        "    collectors:\n      statements: { limit: lots }\n",
+    ));
+    assert_eq!(e.path, "postgres[0].collectors.statements.limit");
+    assert!(e.message.starts_with("invalid number `lots`"), "{e}");
+}
+
+#[test]
+fn collector_database_lists() {
+    let yaml = pg_with(
+        "    collectors:\n      user_tables:\n        databases: [app, '', app]\n        exclude_databases: [app]\n",
+    );
+    let e = load(&yaml).unwrap_err();
+    let got: Vec<(&str, Option<usize>)> = e.iter().map(|e| (e.path.as_str(), e.line)).collect();
+    assert_eq!(
+        got,
+        [
+            ("postgres[0].collectors.user_tables.databases[1]", Some(6)),
+            ("postgres[0].collectors.user_tables.databases[2]", Some(6)),
+            (
+                "postgres[0].collectors.user_tables.exclude_databases[0]",
+                Some(7)
+            ),
+        ]
+    );
+    assert_eq!(e[0].message, "database name must not be empty");
+    assert!(
+        e[1].message.starts_with("database `app` is listed twice"),
+        "{}",
+        e[1]
+    );
+    assert!(
+        e[2].message
+            .starts_with("database `app` is both listed in `databases` and excluded"),
+        "{}",
+        e[2]
+    );
+}
+
+// ---------------------------------------------------------------- custom queries
+
+const QUERY: &str = "    custom_queries:
+      - name: app_jobs
+        help: \"Jobs by state.\"
+        sql: \"SELECT state, count(*) AS jobs, max(age) AS oldest_seconds FROM jobs GROUP BY state\"
+        labels: [state]
+        values:
+          - { column: jobs, type: gauge }
+          - { column: oldest_seconds, type: gauge, help: \"Age of the oldest job.\" }
+";
+
+#[test]
+fn custom_query_with_all_fields() {
+    let yaml = pg_with(&format!(
+        "    interval: 30s\n    timeout: 10s\n{QUERY}        interval: 1m\n        timeout: 2s\n        database: jobs\n      - name: app_done\n        help: Done jobs.\n        sql: SELECT count(*) AS jobs FROM done\n        values: [{{ column: jobs, type: counter }}]\n"
+    ));
+    let c = ok(&yaml);
+    let q = &c.postgres[0].custom_queries;
+    assert_eq!(q.len(), 2);
+    assert_eq!(
+        q[0],
+        CustomQuery {
+            name: "app_jobs".into(),
+            sql: "SELECT state, count(*) AS jobs, max(age) AS oldest_seconds FROM jobs GROUP BY state".into(),
+            help: "Jobs by state.".into(),
+            labels: vec!["state".into()],
+            values: vec![
+                CustomValue {
+                    column: "jobs".into(),
+                    kind: CustomValueKind::Gauge,
+                    help: None,
+                },
+                CustomValue {
+                    column: "oldest_seconds".into(),
+                    kind: CustomValueKind::Gauge,
+                    help: Some("Age of the oldest job.".into()),
+                },
+            ],
+            interval: Some(Duration::from_secs(60)),
+            timeout: Duration::from_secs(2),
+            database: Some("jobs".into()),
+        }
+    );
+    // Defaults: every poll, the source's timeout, the URL's database, gauge.
+    assert_eq!(q[1].interval, None);
+    assert_eq!(q[1].timeout, Duration::from_secs(10));
+    assert_eq!(q[1].database, None);
+    assert!(q[1].labels.is_empty());
+    assert_eq!(q[1].values[0].kind, CustomValueKind::Counter);
+    // Interval equal to the source's and timeout equal to the source's are fine.
+    let c = ok(&pg_with(&format!(
+        "{QUERY}        interval: 15s\n        timeout: 5s\n"
+    )));
+    let q = &c.postgres[0].custom_queries[0];
+    assert_eq!(
+        (q.interval, q.timeout),
+        (Some(Duration::from_secs(15)), Duration::from_secs(5))
+    );
+    // Value type defaults to gauge.
+    let c = ok(&pg_with(
+        "    custom_queries:\n      - { name: app_n, help: n, sql: SELECT 1 AS n, values: [{ column: n }] }\n",
+    ));
+    assert_eq!(
+        c.postgres[0].custom_queries[0].values[0].kind,
+        CustomValueKind::Gauge
+    );
+}
+
+/// The single error of `QUERY` with `from` replaced by `to`.
+fn query_err(from: &str, to: &str) -> ConfigError {
+    assert!(QUERY.contains(from), "{from}");
+    one_err(&pg_with(&QUERY.replacen(from, to, 1)))
+}
+
+#[test]
+fn custom_query_name_errors() {
+    let e = query_err("name: app_jobs", "name: app-jobs");
+    assert_at(&e, "postgres[0].custom_queries[0].name", 5, 15);
+    assert!(
+        e.message
+            .starts_with("invalid custom query name `app-jobs`; it is the metric name prefix"),
+        "{e}"
+    );
+    let e = query_err("name: app_jobs", "name: '1jobs'");
+    assert!(
+        e.message.starts_with("invalid custom query name `1jobs`"),
+        "{e}"
+    );
+
+    let e = query_err("name: app_jobs", "name: pg_jobs");
+    assert_at(&e, "postgres[0].custom_queries[0].name", 5, 15);
+    assert_eq!(
+        e.to_string(),
+        "postgres[0].custom_queries[0].name: custom query name `pg_jobs` starts with `pg_` at config.yaml:5:15; the pg_ prefix is reserved for the built-in PostgreSQL collectors, so a custom metric can never clash with (or be mistaken for) one of theirs: choose another prefix, e.g. app_jobs"
+    );
+
+    // Unique per source, but the same name may be used by another source.
+    let dup = format!("{QUERY}      - {{ name: app_jobs, help: x, sql: SELECT 1 AS n, values: [{{ column: n }}] }}\n");
+    let e = one_err(&pg_with(&dup));
+    assert_at(&e, "postgres[0].custom_queries[1].name", 12, 17);
+    assert!(
+        e.message.starts_with(
+            "duplicate custom query name `app_jobs`, already used by postgres[0].custom_queries[0]"
+        ),
+        "{e}"
+    );
+    let two_sources = format!(
+        "{}{QUERY}  - name: other\n    url: postgresql://u@db2/app\n{QUERY}",
+        PG
+    );
+    assert_eq!(
+        ok(&two_sources).postgres[1].custom_queries[0].name,
+        "app_jobs"
+    );
+}
+
+#[test]
+fn custom_query_required_text() {
+    let yaml = pg_with("    custom_queries:\n      - { name: app_n, help: n, sql: ' ', values: [{ column: n }] }\n");
+    let e = one_err(&yaml);
+    assert_at(&e, "postgres[0].custom_queries[0].sql", 5, 38);
+    assert_eq!(
+        e.message,
+        "sql must not be empty; give one SELECT statement"
+    );
+
+    let e = query_err("help: \"Jobs by state.\"", "help: ''");
+    assert_at(&e, "postgres[0].custom_queries[0].help", 6, 15);
+    assert!(e.message.starts_with("help must not be empty"), "{e}");
+
+    let e = one_err(&pg_with(
+        "    custom_queries:\n      - { name: app_n, sql: SELECT 1, values: [{ column: n }] }\n",
+    ));
+    assert_eq!(e.path, "postgres[0].custom_queries[0]");
+    assert_eq!(e.message, "missing field `help`");
+
+    let yaml = pg_with(&format!("{QUERY}        database: ''\n"));
+    let e = one_err(&yaml);
+    assert_at(&e, "postgres[0].custom_queries[0].database", 12, 19);
+    assert!(e.message.starts_with("database must not be empty"), "{e}");
+}
+
+#[test]
+fn custom_query_needs_values() {
+    let no_values =
+        "    custom_queries:\n      - name: app_n\n        help: n\n        sql: SELECT 1\n";
+    let e = one_err(&pg_with(no_values));
+    assert_at(&e, "postgres[0].custom_queries[0]", 5, 9);
+    assert_eq!(
+        e.to_string(),
+        "postgres[0].custom_queries[0]: a custom query needs at least one value column at config.yaml:5:9; e.g. values: [{ column: count }]"
+    );
+    let e = one_err(&pg_with(&format!("{no_values}        values: []\n")));
+    assert_at(&e, "postgres[0].custom_queries[0].values", 8, 17);
+}
+
+#[test]
+fn custom_query_column_errors() {
+    // Duplicate value column.
+    let e = query_err("column: oldest_seconds", "column: jobs");
+    assert_at(&e, "postgres[0].custom_queries[0].values[1].column", 11, 23);
+    assert!(
+        e.message.starts_with("value column `jobs` is listed twice"),
+        "{e}"
+    );
+    // Duplicate label column.
+    let e = query_err("labels: [state]", "labels: [state, state]");
+    assert_at(&e, "postgres[0].custom_queries[0].labels[1]", 8, 25);
+    assert!(
+        e.message
+            .starts_with("label column `state` is listed twice"),
+        "{e}"
+    );
+    // A column used as both.
+    let e = query_err("labels: [state]", "labels: [state, jobs]");
+    assert_at(&e, "postgres[0].custom_queries[0].values[0].column", 10, 23);
+    assert!(
+        e.message
+            .starts_with("column `jobs` is both a label and a value"),
+        "{e}"
+    );
+    // Reserved and invalid label names.
+    let e = query_err("labels: [state]", "labels: [source]");
+    assert!(e.message.starts_with("label `source` is reserved"), "{e}");
+    let e = query_err("labels: [state]", "labels: [__state]");
+    assert!(e.message.starts_with("invalid label name `__state`"), "{e}");
+    let e = one_err(&pg_with(&format!("    labels: {{ state: x }}\n{QUERY}")));
+    assert_eq!(e.path, "postgres[0].custom_queries[0].labels[0]");
+    assert!(
+        e.message
+            .starts_with("label `state` is also a label of this source"),
+        "{e}"
+    );
+    // A column that cannot be part of a metric name.
+    let e = query_err("column: jobs,", "column: 'job count',");
+    assert_at(&e, "postgres[0].custom_queries[0].values[0].column", 10, 23);
+    assert!(
+        e.message.starts_with(
+            "invalid value column `job count`: the metric would be named `app_jobs_job count`"
+        ),
+        "{e}"
+    );
+    // A counter already ending in _total.
+    let e = query_err(
+        "column: jobs, type: gauge",
+        "column: jobs_total, type: counter",
+    );
+    assert_at(&e, "postgres[0].custom_queries[0].values[0].column", 10, 23);
+    assert_eq!(
+        e.to_string(),
+        "postgres[0].custom_queries[0].values[0].column: counter `app_jobs_jobs_total` (column `jobs_total`) ends in `_total` at config.yaml:10:23; the exporter adds `_total` to counter samples itself, so it would be exposed as `app_jobs_jobs_total_total`: alias the column without the suffix, e.g. AS jobs"
+    );
+    // As a gauge the same column is fine.
+    ok(&pg_with(&QUERY.replacen(
+        "column: jobs,",
+        "column: jobs_total,",
+        1,
+    )));
+}
+
+#[test]
+fn custom_query_bad_type() {
+    let e = query_err("type: gauge, help", "type: histogram, help");
+    assert_at(&e, "postgres[0].custom_queries[0].values[1].type", 11, 45);
+    assert_eq!(
+        e.to_string(),
+        "postgres[0].custom_queries[0].values[1].type: unknown value type `histogram` at config.yaml:11:45; expected gauge (the default) or counter"
+    );
+}
+
+#[test]
+fn custom_query_metric_names_must_not_collide() {
+    // `app` + `jobs_x` and `app_jobs` + `x` are both `app_jobs_x`.
+    let yaml = pg_with("    custom_queries:\n      - { name: app, help: a, sql: SELECT 1, values: [{ column: jobs_x }] }\n      - { name: app_jobs, help: a, sql: SELECT 1, values: [{ column: x }] }\n");
+    let e = one_err(&yaml);
+    assert_eq!(e.path, "postgres[0].custom_queries[1].values[0].column");
+    assert_eq!(e.line, Some(6));
+    assert!(e.message.starts_with("metric `app_jobs_x` is also produced by postgres[0].custom_queries[0].values[0].column"), "{e}");
+    // A counter's `_total` sample against a gauge of that name.
+    let yaml = pg_with("    custom_queries:\n      - { name: app, help: a, sql: SELECT 1, values: [{ column: n, type: counter }, { column: n_total }] }\n");
+    let e = one_err(&yaml);
+    assert!(
+        e.message
+            .starts_with("metric `app_n_total` is also produced"),
+        "{e}"
+    );
+}
+
+#[test]
+fn custom_query_timing_errors() {
+    let e = query_err("values:", "interval: 10s\n        values:");
+    assert_at(&e, "postgres[0].custom_queries[0].interval", 9, 19);
+    assert_eq!(
+        e.to_string(),
+        "postgres[0].custom_queries[0].interval: interval 10s is shorter than the source's interval 15s at config.yaml:9:19; a custom query runs at most once per poll of its source, so leave interval out (every poll) or make it at least 15s"
+    );
+    let e = query_err("values:", "timeout: 6s\n        values:");
+    assert_at(&e, "postgres[0].custom_queries[0].timeout", 9, 18);
+    assert!(
+        e.message
+            .starts_with("timeout 6s is longer than the source's timeout 5s; the whole poll"),
+        "{e}"
+    );
+    let e = query_err("values:", "timeout: 0s\n        values:");
+    assert_eq!(e.message, "timeout must be greater than 0");
+    let e = query_err("values:", "interval: soon\n        values:");
+    assert!(e.message.starts_with("invalid duration `soon`"), "{e}");
+    // Compared with the source's own values, which may come from `defaults`.
+    let yaml = format!(
+        "defaults: {{ interval: 1m, timeout: 20s }}\n{}",
+        pg_with(&format!(
+            "{QUERY}        interval: 30s\n        timeout: 20s\n"
+        ))
+    );
+    let e = one_err(&yaml);
+    assert!(
+        e.message
+            .starts_with("interval 30s is shorter than the source's interval 1m"),
+        "{e}"
+    );
+    // A source whose own timing is wrong reports only that, not every query as well.
+    let e = one_err(&pg_with(&format!(
+        "    timeout: 1m\n{QUERY}        timeout: 30s\n"
+    )));
+    assert_eq!(e.path, "postgres[0].timeout");
+}
+
+#[test]
+fn all_custom_query_problems_are_collected() {
+    let yaml = pg_with("    custom_queries:\n      - name: pg_x\n        help: ''\n        sql: ''\n        labels: [a, a]\n        values: [{ column: v, type: summary }, { column: v }]\n        interval: 1s\n        timeout: 1m\n");
+    let e = load(&yaml).unwrap_err();
+    let paths: Vec<&str> = e.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "postgres[0].custom_queries[0].name",
+            "postgres[0].custom_queries[0].help",
+            "postgres[0].custom_queries[0].sql",
+            "postgres[0].custom_queries[0].labels[1]",
+            "postgres[0].custom_queries[0].values[0].type",
+            "postgres[0].custom_queries[0].values[1].column",
+            "postgres[0].custom_queries[0].interval",
+            "postgres[0].custom_queries[0].timeout",
+        ]
+    );
+    assert!(e.iter().all(|e| e.line.is_some()), "{e:#?}");
+}
+
+// ---------------------------------------------------------------- rendering of collectors
+
+#[test]
+fn redacted_yaml_shows_collectors_and_queries() {
+    let yaml = format!(
+        "postgres:\n  - name: main\n    url: ${{DB_PASS_URL}}\n    collectors:\n      locks: false\n      statements: {{ limit: 7, query_text: true }}\n      user_tables: {{ databases: [app] }}\n{QUERY}        interval: 1m\n        database: jobs\n"
+    );
+    let c = ok(&yaml);
+    let out = c.to_redacted_yaml();
+    assert!(!out.contains("pgpass-1"), "{out}");
+    assert!(
+        out.contains("url: postgresql://app:***@db:5432/app"),
+        "{out}"
+    );
+    for want in [
+        "  collectors:\n    database:\n      enabled: true\n    activity:\n      enabled: true\n    locks:\n      enabled: false\n",
+        "    user_tables:\n      enabled: true\n      databases:\n      - app\n      max_databases: 10\n      max_tables: 200\n",
+        "    statements:\n      enabled: true\n      limit: 7\n      query_text: true\n      query_text_max_length: 120\n",
+        "  custom_queries:\n  - name: app_jobs\n    help: Jobs by state.\n",
+        "    sql: SELECT state, count(*) AS jobs, max(age) AS oldest_seconds FROM jobs GROUP BY state\n",
+        "    - column: oldest_seconds\n      type: gauge\n      help: Age of the oldest job.\n",
+        "    interval: 1m\n    timeout: 5s\n    database: jobs\n",
+    ] {
+        assert!(out.contains(want), "missing:\n{want}\nin:\n{out}");
+    }
+
+    // Disabled collectors carry no options; the output loads back to the same config.
+    let c = ok(&pg_with(
+        "    collectors: { statements: false, user_tables: { enabled: false } }\n",
+    ));
+    let out = c.to_redacted_yaml();
+    assert!(
+        out.contains(
+            "    user_tables:\n      enabled: false\n    statements:\n      enabled: false\n"
+        ),
+        "{out}"
+    );
+    let c = ok(&format!(
+        "{PG}    collectors: {{ wal: false }}\n{QUERY}        timeout: 1s\n"
+    ));
+    let again = ok(&c.to_redacted_yaml());
+    assert_eq!(again.postgres, c.postgres);
 }

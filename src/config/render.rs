@@ -4,7 +4,9 @@ use serde::Serialize;
 
 use super::secret::REDACTED;
 use super::validate::fmt_duration;
-use super::{Config, SourceCommon, WebAuth};
+use super::{
+    Config, CustomQuery, CustomValueKind, PostgresCollectors, PostgresConfig, SourceCommon, WebAuth,
+};
 use std::collections::BTreeMap;
 
 // Mirrors of the config types holding only printable values: secrets never enter these
@@ -13,7 +15,7 @@ use std::collections::BTreeMap;
 #[derive(Serialize)]
 struct View<'a> {
     web: WebView,
-    postgres: Vec<UrlSourceView<'a>>,
+    postgres: Vec<PostgresView<'a>>,
     redis: Vec<UrlSourceView<'a>>,
     apps: Vec<AppView<'a>>,
 }
@@ -43,6 +45,144 @@ struct UrlSourceView<'a> {
     timeout: String,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     labels: &'a BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+struct PostgresView<'a> {
+    #[serde(flatten)]
+    source: UrlSourceView<'a>,
+    collectors: CollectorsView<'a>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    custom_queries: Vec<CustomQueryView<'a>>,
+}
+
+// Every collector is listed, disabled ones as `enabled: false`, so the output shows the
+// full effective set and can be fed back in as a config unchanged.
+#[derive(Serialize)]
+struct CollectorsView<'a> {
+    database: Enabled,
+    activity: Enabled,
+    locks: Enabled,
+    bgwriter: Enabled,
+    wal: Enabled,
+    replication: Enabled,
+    settings: Enabled,
+    postmaster: Enabled,
+    user_tables: TablesView<'a>,
+    statements: StatementsView,
+}
+
+#[derive(Serialize)]
+struct Enabled {
+    enabled: bool,
+}
+
+#[derive(Serialize)]
+struct TablesView<'a> {
+    enabled: bool,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    databases: &'a [String],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    exclude_databases: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_databases: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_tables: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct StatementsView {
+    enabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limit: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    query_text: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    query_text_max_length: Option<usize>,
+}
+
+// The SQL is shown: it is part of what the config means, and not a secret.
+#[derive(Serialize)]
+struct CustomQueryView<'a> {
+    name: &'a str,
+    help: &'a str,
+    sql: &'a str,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    labels: &'a [String],
+    values: Vec<CustomValueView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    interval: Option<String>,
+    timeout: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    database: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct CustomValueView<'a> {
+    column: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    help: Option<&'a str>,
+}
+
+fn collectors(c: &PostgresCollectors) -> CollectorsView<'_> {
+    let on = |enabled: bool| Enabled { enabled };
+    let tables = c.user_tables.as_ref();
+    let statements = c.statements.as_ref();
+    CollectorsView {
+        database: on(c.database),
+        activity: on(c.activity),
+        locks: on(c.locks),
+        bgwriter: on(c.bgwriter),
+        wal: on(c.wal),
+        replication: on(c.replication),
+        settings: on(c.settings),
+        postmaster: on(c.postmaster),
+        user_tables: TablesView {
+            enabled: tables.is_some(),
+            databases: tables.map_or(&[], |t| &t.databases),
+            exclude_databases: tables.map_or(&[], |t| &t.exclude_databases),
+            max_databases: tables.map(|t| t.max_databases),
+            max_tables: tables.map(|t| t.max_tables),
+        },
+        statements: StatementsView {
+            enabled: statements.is_some(),
+            limit: statements.map(|s| s.limit),
+            query_text: statements.map(|s| s.query_text),
+            query_text_max_length: statements.map(|s| s.query_text_max_length),
+        },
+    }
+}
+
+fn custom_query(q: &CustomQuery) -> CustomQueryView<'_> {
+    CustomQueryView {
+        name: &q.name,
+        help: &q.help,
+        sql: &q.sql,
+        labels: &q.labels,
+        values: (q.values.iter())
+            .map(|v| CustomValueView {
+                column: &v.column,
+                kind: match v.kind {
+                    CustomValueKind::Gauge => "gauge",
+                    CustomValueKind::Counter => "counter",
+                },
+                help: v.help.as_deref(),
+            })
+            .collect(),
+        interval: q.interval.map(fmt_duration),
+        timeout: fmt_duration(q.timeout),
+        database: q.database.as_deref(),
+    }
+}
+
+fn postgres(p: &PostgresConfig) -> PostgresView<'_> {
+    PostgresView {
+        source: url_source(&p.common, &p.display_url),
+        collectors: collectors(&p.collectors),
+        custom_queries: p.custom_queries.iter().map(custom_query).collect(),
+    }
 }
 
 #[derive(Serialize)]
@@ -98,9 +238,7 @@ impl Config {
                     _ => None,
                 },
             },
-            postgres: (self.postgres.iter())
-                .map(|p| url_source(&p.common, &p.display_url))
-                .collect(),
+            postgres: self.postgres.iter().map(postgres).collect(),
             redis: (self.redis.iter())
                 .map(|r| url_source(&r.common, &r.display_url))
                 .collect(),

@@ -65,6 +65,109 @@ pub(crate) struct RawPostgres {
     pub interval: Option<Dur>,
     pub timeout: Option<Dur>,
     pub labels: Option<BTreeMap<String, Text>>,
+    pub collectors: Option<RawCollectors>,
+    pub custom_queries: Option<Vec<RawCustomQuery>>,
+}
+
+/// `postgres[].collectors`: every key optional; an absent key keeps that collector's
+/// default. Unknown keys are rejected, which is how a misspelt collector is reported.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCollectors {
+    pub database: Option<Toggle<RawCollector>>,
+    pub activity: Option<Toggle<RawCollector>>,
+    pub locks: Option<Toggle<RawCollector>>,
+    pub bgwriter: Option<Toggle<RawCollector>>,
+    pub wal: Option<Toggle<RawCollector>>,
+    pub replication: Option<Toggle<RawCollector>>,
+    pub settings: Option<Toggle<RawCollector>>,
+    pub postmaster: Option<Toggle<RawCollector>>,
+    pub user_tables: Option<Toggle<RawTables>>,
+    pub statements: Option<Toggle<RawStatements>>,
+}
+
+/// A collector without options.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCollector {
+    pub enabled: Option<Flag>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTables {
+    pub enabled: Option<Flag>,
+    pub databases: Option<Vec<Text>>,
+    pub exclude_databases: Option<Vec<Text>>,
+    pub max_databases: Option<Count>,
+    pub max_tables: Option<Count>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStatements {
+    pub enabled: Option<Flag>,
+    pub limit: Option<Count>,
+    pub query_text: Option<Flag>,
+    pub query_text_max_length: Option<Count>,
+}
+
+/// Which of its two spellings a collector was given in.
+#[derive(Debug)]
+pub(crate) enum Toggle<T> {
+    /// `statements: false`, shorthand for `statements: { enabled: false }`.
+    Bool(bool),
+    Block(T),
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Toggle<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = Toggle<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("true, false or a mapping such as `{ enabled: true }`")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(Toggle::Bool(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                parse_flag(v).map(Toggle::Bool)
+            }
+            // Handing the same MapAccess on keeps serde_path_to_error's key tracking and
+            // serde_yaml's positions, so errors inside the block stay located.
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Toggle::Block)
+            }
+        }
+        d.deserialize_any(V(PhantomData))
+    }
+}
+
+/// `postgres[].custom_queries[]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCustomQuery {
+    pub name: Text,
+    pub help: Text,
+    pub sql: Text,
+    pub labels: Option<Vec<Text>>,
+    // Optional here so that a missing list and an empty one get the same located
+    // message from validation.
+    pub values: Option<Vec<RawCustomValue>>,
+    pub interval: Option<Dur>,
+    pub timeout: Option<Dur>,
+    pub database: Option<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCustomValue {
+    pub column: Text,
+    // Text rather than an enum so that `${VAR}` works and the error carries our hint.
+    #[serde(rename = "type")]
+    pub kind: Option<Text>,
+    pub help: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -219,6 +322,40 @@ impl<'de> Deserialize<'de> for Dur {
                 Err(E::custom(format!(
                     "invalid duration `{v}` (a unit is required); {DURATION_HINT}"
                 )))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A boolean, literal or after `${VAR}` expansion (`true`/`false`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Flag(pub bool);
+
+fn parse_flag<E: de::Error>(v: &str) -> Result<bool, E> {
+    let text = expand_current(v).map_err(E::custom)?;
+    match text.trim() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        other => Err(E::custom(format!(
+            "invalid boolean `{other}`; expected true or false"
+        ))),
+    }
+}
+
+impl<'de> Deserialize<'de> for Flag {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Flag;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("true or false")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Flag, E> {
+                Ok(Flag(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Flag, E> {
+                parse_flag(v).map(Flag)
             }
         }
         d.deserialize_any(V)

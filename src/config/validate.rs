@@ -21,6 +21,8 @@ use super::{
 };
 use crate::redact::{redact_url, url_secrets, Scrubber};
 
+mod postgres;
+
 pub(crate) const DEFAULT_INTERVAL: Duration = Duration::from_secs(15);
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 64;
@@ -395,7 +397,11 @@ impl Builder {
     }
 
     fn postgres(&mut self, raw: RawPostgres, p: &FieldPath) -> PostgresConfig {
+        let issues_before = self.issues.len();
         let common = self.common(p, raw.name, raw.interval, raw.timeout, raw.labels);
+        let timing_ok = !self.issues[issues_before..]
+            .iter()
+            .any(|i| i.path == p.key("interval") || i.path == p.key("timeout"));
         let password = self.password_file(raw.password_file, p);
         let url = match postgres_url(&raw.url.0, password.as_deref()) {
             Ok(u) => u,
@@ -404,12 +410,19 @@ impl Builder {
                 String::new()
             }
         };
+        let collectors = self.postgres_collectors(raw.collectors, &p.key("collectors"));
+        let custom_queries = self.custom_queries(
+            raw.custom_queries,
+            &common,
+            timing_ok,
+            &p.key("custom_queries"),
+        );
         PostgresConfig {
             common,
             display_url: redact_url(&url),
             url: Secret::new(url),
-            collectors: Default::default(),
-            custom_queries: Vec::new(),
+            collectors,
+            custom_queries,
         }
     }
 
