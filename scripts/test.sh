@@ -14,6 +14,7 @@ log() { printf '==> %s\n' "$*"; }
 REQUIRED_PACKAGES=(
   "prometheus:prometheus"
   "promtool:prometheus"
+  "prometheus-postgres-exporter:prometheus-postgres-exporter"
 )
 
 log "checking Debian packages"

@@ -355,3 +355,161 @@ fn a_role_without_pg_monitor_still_gets_the_collectors_that_need_no_grant() {
         Some(1.0)
     );
 }
+
+#[test]
+fn custom_queries_report_their_own_success_and_a_slow_or_broken_one_hurts_nobody() {
+    let pg = TempPostgres::start();
+    pg.psql("CREATE DATABASE app");
+    pg.psql_in(
+        "app",
+        "CREATE TABLE jobs (state text, age float8); \
+         INSERT INTO jobs VALUES ('waiting', 3), ('waiting', 9), ('failed', 1)",
+    );
+    let exporter = common::ExporterProcess::start(
+        &format!(
+            "defaults: {{ interval: 2s, timeout: 1800ms }}\n\
+             postgres:\n\
+             \x20 - name: main\n\
+             \x20   url: \"{}\"\n\
+             \x20   custom_queries:\n\
+             \x20     - name: app_jobs\n\
+             \x20       help: Jobs by state.\n\
+             \x20       database: app\n\
+             \x20       sql: SELECT state, count(*) AS jobs, max(age) AS oldest_seconds, count(*) AS processed FROM jobs GROUP BY state\n\
+             \x20       labels: [state]\n\
+             \x20       values: [ {{ column: jobs }}, {{ column: oldest_seconds, help: Oldest job. }}, {{ column: processed, type: counter }} ]\n\
+             \x20     - name: app_broken\n\
+             \x20       help: Bad SQL.\n\
+             \x20       sql: SELEC nonsense\n\
+             \x20       values: [ {{ column: x }} ]\n\
+             \x20     - name: app_slow\n\
+             \x20       help: Sleeps past its timeout.\n\
+             \x20       sql: SELECT 1 AS x FROM pg_sleep(5)\n\
+             \x20       timeout: 500ms\n\
+             \x20       values: [ {{ column: x }} ]\n",
+            pg.url()
+        ),
+        &[],
+    );
+    common::wait_until(
+        std::time::Duration::from_secs(15),
+        "custom queries ran",
+        || {
+            exporter
+                .get("/metrics")
+                .text()
+                .contains("pg_custom_query_success{source=\"main\",query=\"app_slow\"}")
+        },
+    );
+    let body = exporter.get("/metrics").text();
+    let s = samples(&body);
+    assert_eq!(
+        value(&s, "app_jobs_jobs", &[("state", "waiting")]),
+        Some(2.0),
+        "{body}"
+    );
+    assert_eq!(
+        value(&s, "app_jobs_oldest_seconds", &[("state", "waiting")]),
+        Some(9.0)
+    );
+    assert_eq!(
+        value(&s, "app_jobs_processed_total", &[("state", "failed")]),
+        Some(1.0)
+    );
+    assert!(
+        body.contains("# TYPE app_jobs_processed_total counter"),
+        "{body}"
+    );
+    assert!(
+        body.contains("# HELP app_jobs_oldest_seconds Oldest job."),
+        "{body}"
+    );
+    assert_eq!(
+        value(&s, "pg_custom_query_success", &[("query", "app_jobs")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(&s, "pg_custom_query_success", &[("query", "app_broken")]),
+        Some(0.0)
+    );
+    assert_eq!(
+        value(&s, "pg_custom_query_success", &[("query", "app_slow")]),
+        Some(0.0)
+    );
+    // The server cancelled the slow query at its own timeout, well before the poll's.
+    assert!(
+        value(
+            &s,
+            "pg_custom_query_duration_seconds",
+            &[("query", "app_slow")]
+        )
+        .unwrap()
+            < 1.5
+    );
+    assert_eq!(
+        value(
+            &s,
+            "pg_scrape_collector_success",
+            &[("collector", "custom")]
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        value(
+            &s,
+            "pg_scrape_collector_success",
+            &[("collector", "database")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(value(&s, "pg_up", &[]), Some(1.0));
+    let logs = exporter.logs();
+    assert!(logs.contains("custom query app_broken failed"), "{logs}");
+    assert!(logs.contains("syntax error"), "{logs}");
+    assert!(logs.contains("statement timeout"), "{logs}");
+    // The statement timeout did not leak into the session: a later poll's queries work.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let s = samples(&exporter.get("/metrics").text());
+    assert_eq!(
+        value(&s, "pg_custom_query_success", &[("query", "app_jobs")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &s,
+            "pg_scrape_collector_success",
+            &[("collector", "settings")]
+        ),
+        Some(1.0)
+    );
+}
+
+#[test]
+fn a_custom_query_with_an_interval_runs_less_often_but_is_always_served() {
+    let pg = TempPostgres::start();
+    pg.psql("CREATE TABLE ticks (n int); CREATE SEQUENCE tick_seq");
+    let exporter = common::ExporterProcess::start(
+        &format!(
+            "defaults: {{ interval: 1s, timeout: 900ms }}\n\
+             postgres:\n\
+             \x20 - name: main\n\
+             \x20   url: \"{}\"\n\
+             \x20   custom_queries:\n\
+             \x20     - {{ name: app_tick, help: Ticks., sql: \"SELECT nextval('tick_seq') AS n\", interval: 1h, values: [ {{ column: n }} ] }}\n",
+            pg.url()
+        ),
+        &[],
+    );
+    common::wait_until(std::time::Duration::from_secs(10), "three polls", || {
+        value(
+            &samples(&exporter.get("/metrics").text()),
+            "stack_exporter_source_polls_total",
+            &[("source", "main")],
+        )
+        .is_some_and(|v| v >= 3.0)
+    });
+    let s = samples(&exporter.get("/metrics").text());
+    // Ran once (the sequence says so), served on every poll since.
+    assert_eq!(value(&s, "app_tick_n", &[]), Some(1.0));
+    assert_eq!(pg.psql("SELECT last_value FROM tick_seq"), "1");
+}

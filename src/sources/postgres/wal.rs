@@ -39,8 +39,9 @@ const ARCHIVER: &[Column] = &[
         "last_archive_age",
         "pg_stat_archiver_last_archive_age",
         Kind::Gauge,
-        "Time since the last WAL file was successfully archived, in seconds.",
-    ),
+        "Time since the last WAL file was successfully archived, in seconds; NaN if none ever was.",
+    )
+    .null_as_nan(),
 ];
 
 pub(super) async fn collect(
