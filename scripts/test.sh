@@ -14,6 +14,7 @@ log() { printf '==> %s\n' "$*"; }
 REQUIRED_PACKAGES=(
   "prometheus:prometheus"
   "promtool:prometheus"
+  "openssl:openssl"
 )
 
 log "checking Debian packages"

@@ -5,11 +5,10 @@
 //! Collectors live one per file; each appends its families to the poll's output.
 
 mod static_info;
-
-use std::str::FromStr;
+pub(crate) mod tls;
 
 use tokio::task::JoinHandle;
-use tokio_postgres::{Client, NoTls, SimpleQueryMessage, SimpleQueryRow};
+use tokio_postgres::{Client, SimpleQueryMessage, SimpleQueryRow};
 
 use crate::config::PostgresConfig;
 use crate::model::MetricFamily;
@@ -22,7 +21,7 @@ pub struct PostgresSource {
     display_url: String,
     /// `None` when the URL did not parse; validation makes that unreachable, but a poll
     /// then reports it instead of panicking.
-    pg_config: Result<tokio_postgres::Config, String>,
+    pg_config: Result<tls::PgConnector, String>,
     scrubber: Scrubber,
     connection: Option<Connection>,
 }
@@ -41,14 +40,14 @@ impl Drop for Connection {
 
 impl PostgresSource {
     pub fn new(config: &PostgresConfig, scrubber: Scrubber) -> Self {
-        let pg_config = tokio_postgres::Config::from_str(config.url.expose())
+        let pg_config = tls::prepare(config.url.expose())
             .map(|mut c| {
-                if c.get_application_name().is_none() {
-                    c.application_name(APPLICATION_NAME);
+                if c.config().get_application_name().is_none() {
+                    c.config_mut().application_name(APPLICATION_NAME);
                 }
                 c
             })
-            .map_err(|e| scrubber.scrub(&e.to_string()));
+            .map_err(|e| scrubber.scrub(&e));
         PostgresSource {
             display_url: config.display_url.clone(),
             pg_config,
@@ -69,14 +68,10 @@ impl PostgresSource {
             let pg_config = self.pg_config.as_ref().map_err(|e| {
                 PollError::new(ErrorReason::Connect, format!("invalid connection URL: {e}"))
             })?;
-            let (client, connection) = pg_config
-                .connect(NoTls)
+            let (client, driver) = pg_config
+                .connect()
                 .await
                 .map_err(|e| self.classify(&e, "connecting"))?;
-            let driver = tokio::spawn(async move {
-                // The error also surfaces on the next query through the closed client.
-                let _ = connection.await;
-            });
             self.connection = Some(Connection { client, driver });
         }
         match &self.connection {
@@ -86,6 +81,7 @@ impl PostgresSource {
     }
 
     fn classify(&self, error: &tokio_postgres::Error, doing: &str) -> PollError {
+        let tls_failure = tls::failure(error);
         let reason = if let Some(db) = error.as_db_error() {
             // 28000 invalid_authorization_specification, 28P01 invalid_password,
             // 3D000 invalid_catalog_name (no such database: a credentials problem too).
@@ -93,16 +89,17 @@ impl PostgresSource {
                 "28000" | "28P01" | "3D000" => ErrorReason::Auth,
                 _ => ErrorReason::Query,
             }
-        } else if error.to_string().contains("TLS") || error.to_string().contains("SSL") {
+        } else if tls_failure.is_some() {
             ErrorReason::Tls
         } else if error.is_closed() || doing == "connecting" {
             ErrorReason::Connect
         } else {
             ErrorReason::Protocol
         };
-        let detail = match error.as_db_error() {
-            Some(db) => format!("{}: {}", db.severity(), db.message()),
-            None => error_chain(error),
+        let detail = match (error.as_db_error(), tls_failure) {
+            (Some(db), _) => format!("{}: {}", db.severity(), db.message()),
+            (None, Some(tls)) => tls,
+            (None, None) => error_chain(error),
         };
         let message = format!("{doing} {}: {detail}", self.display_url);
         PollError::new(reason, self.scrubber.scrub(&message))
@@ -132,7 +129,11 @@ impl Source for PostgresSource {
     }
 
     fn reset(&mut self) {
-        self.connection = None;
+        // The abandoned query would otherwise run on until the server notices the socket
+        // is gone.
+        if let (Some(c), Ok(connector)) = (self.connection.take(), &self.pg_config) {
+            connector.cancel_in_background(c.client.cancel_token());
+        }
     }
 }
 
