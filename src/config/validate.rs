@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::time::Duration;
 
 use url::Url;
@@ -613,11 +612,12 @@ pub(crate) fn postgres_url(raw: &str, password: Option<&str>) -> Result<String, 
         ));
     }
     let full = with_password(&mut url, raw, password)?;
-    if let Err(e) = tokio_postgres::Config::from_str(&full) {
-        // The driver's message may quote parts of the URL; mask the password if it does.
-        let secrets = url_secrets(&full);
-        let why = Scrubber::new(secrets).scrub(&e.to_string());
-        return Err(format!("invalid PostgreSQL URL `{shown}` ({why}); {HINT}"));
+    // The source's own parser, so that what passes here connects the same way; it also
+    // reads the sslrootcert/sslcert/sslkey files the URL names.
+    if let Err(why) = crate::sources::postgres::tls::prepare(&full) {
+        // prepare keeps the password out; scrub again in case a value quotes it.
+        let why = Scrubber::new(url_secrets(&full)).scrub(&why);
+        return Err(format!("invalid PostgreSQL URL `{shown}`: {why}"));
     }
     Ok(full)
 }

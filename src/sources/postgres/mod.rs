@@ -19,15 +19,15 @@ mod postmaster;
 mod replication;
 mod settings;
 mod statements;
+pub(crate) mod tls;
 mod user_tables;
 mod wal;
 
 use std::collections::{BTreeMap, HashSet};
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
-use tokio_postgres::{Client, NoTls, SimpleQueryMessage, SimpleQueryRow};
+use tokio_postgres::{Client, SimpleQueryMessage, SimpleQueryRow};
 
 use crate::config::{CustomQuery, PostgresCollectors, PostgresConfig};
 use crate::model::{labels, MetricFamily};
@@ -42,9 +42,10 @@ const INSUFFICIENT_PRIVILEGE: &str = "42501";
 
 pub struct PostgresSource {
     display_url: String,
-    /// `Err` when the URL did not parse; validation makes that unreachable, but a poll
-    /// then reports it instead of panicking.
-    pg_config: Result<tokio_postgres::Config, String>,
+    /// The parsed URL and the TLS setup its `sslmode` calls for. `Err` when the URL did
+    /// not parse; validation makes that unreachable, but a poll then reports it instead
+    /// of panicking.
+    connector: Result<tls::PgConnector, String>,
     scrubber: Scrubber,
     collectors: PostgresCollectors,
     custom_queries: Vec<CustomQuery>,
@@ -79,19 +80,20 @@ impl Drop for Connection {
 
 impl PostgresSource {
     pub fn new(config: &PostgresConfig, scrubber: Scrubber) -> Self {
-        let pg_config = tokio_postgres::Config::from_str(config.url.expose())
+        let connector = tls::prepare(config.url.expose())
             .map(|mut c| {
-                if c.get_application_name().is_none() {
-                    c.application_name(APPLICATION_NAME);
+                let pg = c.config_mut();
+                if pg.get_application_name().is_none() {
+                    pg.application_name(APPLICATION_NAME);
                 }
-                c.connect_timeout(config.common.timeout);
+                pg.connect_timeout(config.common.timeout);
                 c
             })
-            .map_err(|e| scrubber.scrub(&e.to_string()));
+            .map_err(|e| scrubber.scrub(&e));
         let timeout = config.common.timeout;
         PostgresSource {
             display_url: config.display_url.clone(),
-            pg_config,
+            connector,
             scrubber,
             collectors: config.collectors.clone(),
             custom_queries: config.custom_queries.clone(),
@@ -108,29 +110,23 @@ impl PostgresSource {
 
     /// The database named in the URL (PostgreSQL's default: the user name).
     pub(super) fn url_database(&self) -> Option<&str> {
-        let config = self.pg_config.as_ref().ok()?;
+        let config = self.connector.as_ref().ok()?.config();
         config.get_dbname().or_else(|| config.get_user())
     }
 
     async fn open(&self, dbname: Option<&str>) -> Result<Connection, PollError> {
-        let mut pg_config = self
-            .pg_config
-            .as_ref()
-            .map_err(|e| {
-                PollError::new(ErrorReason::Connect, format!("invalid connection URL: {e}"))
-            })?
-            .clone();
-        if let Some(db) = dbname {
-            pg_config.dbname(db);
-        }
-        let (client, connection) = pg_config
-            .connect(NoTls)
-            .await
-            .map_err(|e| self.classify(&e, "connecting to"))?;
-        let driver = tokio::spawn(async move {
-            // The error also surfaces on the next query through the closed client.
-            let _ = connection.await;
-        });
+        let connector = self.connector.as_ref().map_err(|e| {
+            PollError::new(ErrorReason::Connect, format!("invalid connection URL: {e}"))
+        })?;
+        let connected = match dbname {
+            Some(db) => {
+                let mut other = connector.clone();
+                other.config_mut().dbname(db);
+                other.connect().await
+            }
+            None => connector.connect().await,
+        };
+        let (client, driver) = connected.map_err(|e| self.classify(&e, "connecting to"))?;
         Ok(Connection { client, driver })
     }
 
@@ -267,6 +263,7 @@ impl PostgresSource {
     }
 
     fn classify(&self, error: &tokio_postgres::Error, doing: &str) -> PollError {
+        let tls_failure = tls::failure(error);
         let reason = if let Some(db) = error.as_db_error() {
             // 28000 invalid_authorization_specification, 28P01 invalid_password,
             // 3D000 invalid_catalog_name (no such database: a credentials problem too).
@@ -274,16 +271,17 @@ impl PostgresSource {
                 "28000" | "28P01" | "3D000" if doing.starts_with("connecting") => ErrorReason::Auth,
                 _ => ErrorReason::Query,
             }
-        } else if error.to_string().contains("TLS") || error.to_string().contains("SSL") {
+        } else if tls_failure.is_some() {
             ErrorReason::Tls
         } else if error.is_closed() || doing.starts_with("connecting") {
             ErrorReason::Connect
         } else {
             ErrorReason::Protocol
         };
-        let detail = match error.as_db_error() {
-            Some(db) => format!("{}: {}", db.severity(), db.message()),
-            None => error_chain(error),
+        let detail = match (error.as_db_error(), tls_failure) {
+            (Some(db), _) => format!("{}: {}", db.severity(), db.message()),
+            (None, Some(tls)) => tls,
+            (None, None) => error_chain(error),
         };
         let message = format!("{doing} {}: {detail}", self.display_url);
         PollError::new(reason, self.scrubber.scrub(&message))
@@ -381,6 +379,13 @@ impl Source for PostgresSource {
     }
 
     fn reset(&mut self) {
+        // The abandoned query may still be running: ask the server to stop it rather
+        // than leave it holding locks and a backend.
+        if let Ok(connector) = &self.connector {
+            for c in self.connection.iter().chain(self.db_connections.values()) {
+                connector.cancel_in_background(c.client.cancel_token());
+            }
+        }
         self.connection = None;
         self.db_connections.clear();
     }
