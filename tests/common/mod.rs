@@ -1778,3 +1778,56 @@ impl Drop for ExporterProcess {
         self.stop(Duration::from_secs(2));
     }
 }
+
+/// Metric names kept exactly as postgres_exporter emits them, so its dashboards keep
+/// working, although promtool's linter flags them (counters without `_total`, gauges
+/// ending in `_count`). See docs/postgres.md.
+pub fn is_postgres_exporter_compat_name(name: &str) -> bool {
+    const PREFIXES: [&str; 5] = [
+        "pg_stat_database_",
+        "pg_stat_archiver_",
+        "pg_stat_user_tables_",
+        "pg_statio_user_tables_",
+        "pg_settings_",
+    ];
+    const NAMES: [&str; 2] = ["pg_locks_count", "pg_stat_activity_count"];
+    PREFIXES.iter().any(|p| name.starts_with(p)) || NAMES.contains(&name)
+}
+
+/// Runs `promtool check metrics` on `body`. Panics on a parse error; returns the lint
+/// findings about names other than the postgres_exporter compatibility names.
+pub fn promtool_findings(body: &str) -> Vec<String> {
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool not found: run `bash scripts/test.sh`, which installs it");
+    child
+        .stdin
+        .take()
+        .expect("promtool stdin")
+        .write_all(body.as_bytes())
+        .expect("write to promtool");
+    let out = child.wait_with_output().expect("promtool ran");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // promtool: 0 clean, 3 lint findings, 1 a parse error.
+    assert_ne!(
+        out.status.code(),
+        Some(1),
+        "promtool could not parse the body: {text}"
+    );
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .filter(|l| {
+            let name = l.split_whitespace().next().unwrap_or_default();
+            !is_postgres_exporter_compat_name(name)
+        })
+        .map(str::to_owned)
+        .collect()
+}
