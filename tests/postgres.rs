@@ -519,3 +519,119 @@ fn a_custom_query_with_an_interval_runs_less_often_but_is_always_served() {
     assert_eq!(value(&s, "app_tick_n", &[]), Some(1.0));
     assert_eq!(pg.psql("SELECT last_value FROM tick_seq"), "1");
 }
+
+#[test]
+fn replication_is_seen_from_both_sides_of_a_real_streaming_replica() {
+    let primary = TempPostgres::start();
+    let standby = primary.start_standby("standby_a");
+    primary.psql("CREATE TABLE r (x int); INSERT INTO r SELECT generate_series(1, 1000)");
+    common::wait_until(
+        std::time::Duration::from_secs(15),
+        "the standby streams",
+        || {
+            primary.psql("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")
+                == "1"
+                && standby.try_psql("SELECT count(*) FROM r").ok().as_deref() == Some("1000")
+        },
+    );
+    let (code, stdout, stderr) = once(&format!(
+        "postgres:\n  - {{ name: primary, url: \"{}\" }}\n  - {{ name: standby, url: \"{}\" }}\n",
+        primary.url(),
+        standby.url()
+    ));
+    assert_eq!(code, 0, "{stderr}");
+    let s = samples(&stdout);
+    let on = |source: &str, name: &str, labels: &[(&str, &str)]| {
+        let mut want = vec![("source", source)];
+        want.extend_from_slice(labels);
+        value(&s, name, &want)
+    };
+    assert_eq!(on("primary", "pg_replication_is_replica", &[]), Some(0.0));
+    assert_eq!(on("standby", "pg_replication_is_replica", &[]), Some(1.0));
+    assert!(on("standby", "pg_replication_lag_seconds", &[]).unwrap() >= 0.0);
+    // The primary sees its standby and the slot it uses.
+    assert!(
+        on(
+            "primary",
+            "pg_stat_replication_pg_wal_lsn_diff",
+            &[("state", "streaming")]
+        )
+        .unwrap()
+            >= 0.0,
+        "{stdout}"
+    );
+    assert_eq!(
+        on(
+            "primary",
+            "pg_replication_slot_slot_is_active",
+            &[("slot_name", "standby_a")]
+        ),
+        Some(1.0)
+    );
+    // The standby's WAL receiver is streaming.
+    assert_eq!(
+        on("standby", "pg_stat_wal_receiver_streaming", &[]),
+        Some(1.0)
+    );
+    assert!(
+        on(
+            "standby",
+            "pg_stat_wal_receiver_last_message_age_seconds",
+            &[]
+        )
+        .unwrap()
+            < 60.0
+    );
+    for source in ["primary", "standby"] {
+        for c in COLLECTORS {
+            assert_eq!(
+                on(source, "pg_scrape_collector_success", &[("collector", c)]),
+                Some(1.0),
+                "{source}: collector {c}\n{stderr}"
+            );
+        }
+    }
+}
+
+#[test]
+fn statement_text_is_only_shown_when_asked_and_is_truncated() {
+    let pg = TempPostgres::start();
+    pg.psql(
+        "SELECT 'a fairly long literal to make the statement text long enough to truncate' AS x",
+    );
+    let config = |extra: &str| {
+        format!(
+            "postgres:\n  - name: main\n    url: \"{}\"\n    collectors: {{ statements: {{ limit: 5{extra} }} }}\n",
+            pg.url()
+        )
+    };
+    let (code, stdout, stderr) = once(&config(""));
+    assert_eq!(code, 0, "{stderr}");
+    let s = samples(&stdout);
+    assert!(!names(&s).contains("pg_stat_statements_query_id"));
+    assert!(
+        s.iter()
+            .filter(|(n, _, _)| n == "pg_stat_statements_calls_total")
+            .count()
+            <= 5
+    );
+
+    let (code, stdout, stderr) = once(&config(", query_text: true, query_text_max_length: 20"));
+    assert_eq!(code, 0, "{stderr}");
+    let s = samples(&stdout);
+    let texts: Vec<&String> = s
+        .iter()
+        .filter(|(n, _, _)| n == "pg_stat_statements_query_id")
+        .filter_map(|(_, l, _)| l.get("query"))
+        .collect();
+    assert!(!texts.is_empty(), "{stdout}");
+    assert!(texts.iter().all(|t| t.chars().count() <= 20), "{texts:?}");
+    // One query_id series per queryid, however many users ran it.
+    let ids: Vec<&String> = s
+        .iter()
+        .filter(|(n, _, _)| n == "pg_stat_statements_query_id")
+        .filter_map(|(_, l, _)| l.get("queryid"))
+        .collect();
+    let unique: std::collections::HashSet<_> = ids.iter().collect();
+    assert_eq!(ids.len(), unique.len());
+}

@@ -697,6 +697,58 @@ impl TempPostgres {
         panic!("could not start a temp PostgreSQL: {last_err}");
     }
 
+    /// A streaming replica of this server, made with `pg_basebackup -R` and a physical
+    /// replication slot named `slot`, running on a port of its own. Uses this server's
+    /// binaries; the replica is read-only, so nothing is created in it.
+    pub fn start_standby(&self, slot: &str) -> TempPostgres {
+        let (dir, root) = pg_dirs("stack-exporter-pg-standby-");
+        let data = root.join("data");
+        // pg_basebackup wants an empty (or missing) target directory.
+        fs::remove_dir(&data).expect("remove the empty data dir");
+        let out = as_postgres(&self.bin.join("pg_basebackup"))
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+            ])
+            .arg("-D")
+            .arg(&data)
+            .args(["-R", "-X", "stream", "-C", "-S", slot, "--no-sync"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run pg_basebackup");
+        assert!(
+            out.status.success(),
+            "pg_basebackup failed: {}",
+            output_text(&out)
+        );
+        let mut standby = TempPostgres {
+            port: 0,
+            major: self.major,
+            bin: self.bin.clone(),
+            log: root.join("postgres.log"),
+            sock: root.join("sock"),
+            root,
+            data,
+            _dir: dir,
+        };
+        let mut last_err = String::new();
+        for _ in 0..5 {
+            standby.port = free_port();
+            match standby.pg_ctl_start() {
+                Ok(()) => {
+                    standby.wait_ready();
+                    return standby;
+                }
+                Err(e) => last_err = e,
+            }
+        }
+        panic!("could not start the standby: {last_err}");
+    }
+
     /// [`TempPostgres::start`], then [`TempPostgres::enable_password_auth`].
     pub fn start_with_password_auth(user: &str, password: &str) -> TempPostgres {
         let pg = Self::start();
