@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 
@@ -19,7 +20,7 @@ use crate::sources::{PollError, Source, SourceKind};
 
 pub use probe::ProbeResult;
 
-pub(crate) type HttpClient = Client<HttpConnector, Full<Bytes>>;
+pub(crate) type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 pub struct AppSource {
     probes: Vec<ProbeConfig>,
@@ -30,9 +31,18 @@ pub struct AppSource {
 
 impl AppSource {
     pub fn new(config: &AppConfig, scrubber: Scrubber) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(config.common.timeout));
+        let mut http = HttpConnector::new();
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(config.common.timeout));
+        // The HTTPS connector wants to own the scheme check.
+        http.enforce_http(false);
+        // Public CAs built in (webpki-roots), as for PostgreSQL: no dependency on the
+        // container having a CA bundle.
+        let connector = HttpsConnectorBuilder::new()
+            .with_webpki_roots()
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
         let client = Client::builder(TokioExecutor::new())
             // Probes should see the app as a fresh client would, not reuse a connection
             // that hides accept-queue trouble.
