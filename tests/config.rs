@@ -717,7 +717,7 @@ fn collectors_default_when_absent() {
     // The documented default: everything on, with the documented option values.
     let d = PostgresCollectors::default();
     assert!(d.database && d.activity && d.locks && d.bgwriter && d.wal);
-    assert!(d.replication && d.settings && d.postmaster);
+    assert!(d.replication && d.settings && d.postmaster && d.timescaledb);
     let t = d.user_tables.as_ref().expect("user_tables on by default");
     assert_eq!((t.max_databases, t.max_tables), (10, 200));
     assert!(t.databases.is_empty() && t.exclude_databases.is_empty());
@@ -772,6 +772,7 @@ fn collectors_can_be_disabled() {
         "postmaster",
         "user_tables",
         "statements",
+        "timescaledb",
     ];
     for name in names {
         for form in ["false", "{ enabled: false }", "\"${OFF:-false}\""] {
@@ -790,6 +791,7 @@ fn collectors_can_be_disabled() {
                 got.postmaster,
                 got.user_tables.is_some(),
                 got.statements.is_some(),
+                got.timescaledb,
             ];
             let off: Vec<&str> = names
                 .iter()
@@ -941,7 +943,7 @@ fn unknown_collector_name() {
     assert_at(&e, "postgres[0].collectors.statments", 6, 7);
     assert_eq!(
         e.message,
-        "unknown field `statments`, expected one of `database`, `activity`, `locks`, `bgwriter`, `wal`, `replication`, `settings`, `postmaster`, `user_tables`, `statements`"
+        "unknown field `statments`, expected one of `database`, `activity`, `locks`, `bgwriter`, `wal`, `replication`, `settings`, `postmaster`, `user_tables`, `statements`, `timescaledb`"
     );
     // Unknown options inside a collector block are rejected the same way.
     let e = one_err(&pg_with("    collectors:\n      statements: { limt: 5 }\n"));
@@ -1348,12 +1350,12 @@ fn redacted_yaml_shows_collectors_and_queries() {
 
     // Disabled collectors carry no options; the output loads back to the same config.
     let c = ok(&pg_with(
-        "    collectors: { statements: false, user_tables: { enabled: false } }\n",
+        "    collectors: { statements: false, user_tables: { enabled: false }, timescaledb: false }\n",
     ));
     let out = c.to_redacted_yaml();
     assert!(
         out.contains(
-            "    user_tables:\n      enabled: false\n    statements:\n      enabled: false\n"
+            "    user_tables:\n      enabled: false\n    statements:\n      enabled: false\n    timescaledb:\n      enabled: false\n"
         ),
         "{out}"
     );

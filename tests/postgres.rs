@@ -64,7 +64,7 @@ fn names(samples: &[(String, BTreeMap<String, String>, f64)]) -> std::collection
     samples.iter().map(|(n, _, _)| n.as_str()).collect()
 }
 
-const COLLECTORS: [&str; 10] = [
+const COLLECTORS: [&str; 11] = [
     "postmaster",
     "database",
     "activity",
@@ -75,6 +75,7 @@ const COLLECTORS: [&str; 10] = [
     "settings",
     "user_tables",
     "statements",
+    "timescaledb",
 ];
 
 /// Starts `major`, gives it a workload in two databases, polls it once, and checks that
@@ -248,6 +249,11 @@ fn every_collector_succeeds(major: u32) {
     assert!(value(&s, "pg_database_size_bytes", &[("datname", "app")]).unwrap() > 0.0);
     assert!(value(&s, "pg_stat_database_xact_commit", &[("datname", "app")]).unwrap() > 0.0);
     assert!(value(&s, "pg_postmaster_start_time_seconds", &[]).unwrap() > 1.6e9);
+    // No TimescaleDB here: its collector succeeded (above) and reported nothing.
+    assert!(
+        !n.iter().any(|m| m.starts_with("timescaledb_")),
+        "PostgreSQL {major}: timescaledb series without the extension"
+    );
     // Never a repeated series.
     let mut seen = std::collections::HashSet::new();
     for line in stdout.lines().filter(|l| !l.starts_with('#')) {
@@ -634,4 +640,342 @@ fn statement_text_is_only_shown_when_asked_and_is_truncated() {
         .collect();
     let unique: std::collections::HashSet<_> = ids.iter().collect();
     assert_eq!(ids.len(), unique.len());
+}
+
+// ---------------------------------------------------------------------------------------
+// TimescaleDB, against a stand-in of its documented interface
+// ---------------------------------------------------------------------------------------
+
+/// The control file of the stand-in extension. It is named `timescaledb` so that the
+/// collector finds it in `pg_extension` as it would the real one.
+const TSDB_STANDIN_CONTROL: &str = "\
+# Test stand-in written by stack_exporter's tests/postgres.rs: NOT TimescaleDB.
+# It only recreates the documented timescaledb_information views the exporter reads.
+comment = 'stack_exporter test stand-in for TimescaleDB informational views (not TimescaleDB)'
+default_version = '2.17.2-standin'
+relocatable = false
+";
+
+/// The install script of the stand-in: schema `timescaledb_information` with views
+/// `hypertables`, `jobs` and `job_stats` having the column names and types TimescaleDB's
+/// documentation lists for them (2.x), over plain tables the test fills, and
+/// `hypertable_size(regclass) returns bigint` in the extension's schema (here: the size
+/// of the one table, where TimescaleDB sums the chunks). This checks our SQL against
+/// the documented interface, not against real TimescaleDB (which cannot be installed
+/// here): real TimescaleDB declares some of these columns as `name` rather than `text`,
+/// which reads the same over the simple-query protocol.
+const TSDB_STANDIN_SQL: &str = "\
+-- Test stand-in written by stack_exporter's tests/postgres.rs: NOT TimescaleDB.
+CREATE SCHEMA _standin_catalog;
+CREATE TABLE _standin_catalog.hypertables (
+    hypertable_schema text, hypertable_name text, owner text DEFAULT current_user,
+    num_dimensions smallint DEFAULT 1, num_chunks bigint, compression_enabled boolean,
+    tablespaces text, primary_dimension text DEFAULT 'time',
+    primary_dimension_type text DEFAULT 'timestamp with time zone');
+CREATE TABLE _standin_catalog.jobs (
+    job_id integer PRIMARY KEY, application_name text,
+    schedule_interval interval DEFAULT '1 day', max_runtime interval DEFAULT '0',
+    max_retries integer DEFAULT -1, retry_period interval DEFAULT '1 hour',
+    proc_schema text DEFAULT '_timescaledb_functions', proc_name text,
+    owner text DEFAULT current_user, scheduled boolean DEFAULT true,
+    fixed_schedule boolean DEFAULT false, config jsonb, next_start timestamptz,
+    initial_start timestamptz, hypertable_schema text, hypertable_name text,
+    check_schema text, check_name text);
+CREATE TABLE _standin_catalog.job_stats (
+    hypertable_schema text, hypertable_name text, job_id integer,
+    last_run_started_at timestamptz, last_successful_finish timestamptz,
+    last_run_status text, job_status text, last_run_duration interval,
+    next_start timestamptz, total_runs bigint, total_successes bigint,
+    total_failures bigint);
+CREATE SCHEMA timescaledb_information;
+CREATE VIEW timescaledb_information.hypertables AS
+    SELECT hypertable_schema, hypertable_name, owner, num_dimensions, num_chunks,
+           compression_enabled, tablespaces, primary_dimension, primary_dimension_type
+    FROM _standin_catalog.hypertables;
+CREATE VIEW timescaledb_information.jobs AS
+    SELECT job_id, application_name, schedule_interval, max_runtime, max_retries,
+           retry_period, proc_schema, proc_name, owner, scheduled, fixed_schedule, config,
+           next_start, initial_start, hypertable_schema, hypertable_name, check_schema,
+           check_name
+    FROM _standin_catalog.jobs;
+CREATE VIEW timescaledb_information.job_stats AS
+    SELECT hypertable_schema, hypertable_name, job_id, last_run_started_at,
+           last_successful_finish, last_run_status, job_status, last_run_duration,
+           next_start, total_runs, total_successes, total_failures
+    FROM _standin_catalog.job_stats;
+CREATE FUNCTION @extschema@.hypertable_size(hypertable regclass) RETURNS bigint
+    LANGUAGE sql STABLE AS 'SELECT pg_total_relation_size(hypertable)';
+";
+
+/// Writes the stand-in extension into the extension directory of the npm-installed
+/// PostgreSQL `pg` runs, refusing any directory outside the test prefix (never Debian's
+/// system directories). The files are left in place: their content is fixed, so writing
+/// them again (atomically, from any test process) changes nothing, and they are inert
+/// until a test runs `CREATE EXTENSION timescaledb`.
+fn install_timescaledb_standin(pg: &TempPostgres) {
+    assert_ne!(
+        pg.major(),
+        common::DEBIAN_PG_MAJOR,
+        "the stand-in goes only into the npm-installed servers"
+    );
+    // Where this server reads extension files from: its own answer, not a guess.
+    let sharedir = pg.psql("SELECT setting FROM pg_config WHERE name = 'SHAREDIR'");
+    let sharedir =
+        std::fs::canonicalize(&sharedir).unwrap_or_else(|e| panic!("SHAREDIR {sharedir:?}: {e}"));
+    let prefix = std::fs::canonicalize(common::pg_prefix()).unwrap();
+    assert!(
+        sharedir.starts_with(&prefix),
+        "refusing to write into {} (outside the test prefix {})",
+        sharedir.display(),
+        prefix.display()
+    );
+    let dir = sharedir.join("extension");
+    for (name, content) in [
+        ("timescaledb.control", TSDB_STANDIN_CONTROL),
+        ("timescaledb--2.17.2-standin.sql", TSDB_STANDIN_SQL),
+    ] {
+        let tmp = dir.join(format!("{name}.tmp-{}", std::process::id()));
+        std::fs::write(&tmp, content).unwrap();
+        std::fs::rename(&tmp, dir.join(name)).unwrap();
+    }
+}
+
+/// TimescaleDB's metrics, from the stand-in of its documented views (see
+/// [`TSDB_STANDIN_SQL`]): what this proves is that our queries fit the documented
+/// interface and that rows become the right series, not that real TimescaleDB answers
+/// them the same way.
+fn timescaledb_standin_metrics(major: u32) {
+    let pg = TempPostgres::start_version(major);
+    install_timescaledb_standin(&pg);
+    // In a schema off the search_path, as a real install may be: hypertable_size must be
+    // called schema-qualified.
+    pg.psql("CREATE SCHEMA tsdb; CREATE EXTENSION timescaledb SCHEMA tsdb");
+    pg.psql(
+        "CREATE TABLE public.conditions (t timestamptz, v float8); \
+         INSERT INTO public.conditions SELECT now(), g FROM generate_series(1, 1000) g; \
+         CREATE SCHEMA metrics; CREATE TABLE metrics.\"Sensor Data\" (t timestamptz); \
+         INSERT INTO _standin_catalog.hypertables (hypertable_schema, hypertable_name, num_chunks, compression_enabled) \
+         VALUES ('public', 'conditions', 12, true), ('metrics', 'Sensor Data', 3, false); \
+         INSERT INTO _standin_catalog.hypertables (hypertable_schema, hypertable_name, num_chunks, compression_enabled) \
+         SELECT 'bulk', format('t_%s', g), 1, false FROM generate_series(100, 304) g; \
+         INSERT INTO _standin_catalog.jobs (job_id, application_name, proc_name, scheduled, next_start, hypertable_schema, hypertable_name) VALUES \
+           (1, 'Telemetry Reporter [1]', 'policy_telemetry', true, '2024-01-03 03:04:05+00', NULL, NULL), \
+           (1000, 'Compression Policy [1000]', 'policy_compression', true, '2024-01-01 00:00:00+00', 'public', 'conditions'), \
+           (1001, 'User-Defined Action [1001]', 'my_action', false, '-infinity', NULL, NULL); \
+         INSERT INTO _standin_catalog.jobs (job_id, application_name, proc_name) \
+         SELECT g, format('User-Defined Action [%s]', g), 'bulk_action' FROM generate_series(2000, 2204) g; \
+         INSERT INTO _standin_catalog.job_stats VALUES \
+           (NULL, NULL, 1, '2024-01-02 03:04:03.5+00', '2024-01-02 03:04:05+00', 'Success', 'Scheduled', '1.5 seconds', '2024-01-03 03:04:05+00', 10, 10, 0), \
+           ('public', 'conditions', 1000, '2023-12-31 23:00:00+00', '-infinity', 'Failed', 'Scheduled', '00:02:00', '2024-01-01 00:00:00+00', 5, 3, 2)",
+    );
+    let (code, stdout, stderr) = once(&format!(
+        "postgres: [ {{ name: ts, url: \"{}\", collectors: {{ user_tables: false, statements: false }} }} ]\n",
+        pg.url()
+    ));
+    assert_eq!(code, 0, "PostgreSQL {major}: {stderr}\n{stdout}");
+    let s = samples(&stdout);
+    assert_eq!(
+        value(
+            &s,
+            "pg_scrape_collector_success",
+            &[("collector", "timescaledb")]
+        ),
+        Some(1.0),
+        "PostgreSQL {major}: {stderr}"
+    );
+    assert_eq!(
+        value(&s, "timescaledb_info", &[("version", "2.17.2-standin")]),
+        Some(1.0)
+    );
+
+    // Hypertables: the 200 with the most chunks, sizes from hypertable_size.
+    let conditions = [("schema", "public"), ("hypertable", "conditions")];
+    let sensor = [("schema", "metrics"), ("hypertable", "Sensor Data")];
+    assert_eq!(
+        value(&s, "timescaledb_hypertable_chunks", &conditions),
+        Some(12.0)
+    );
+    assert_eq!(
+        value(
+            &s,
+            "timescaledb_hypertable_compression_enabled",
+            &conditions
+        ),
+        Some(1.0)
+    );
+    let size: f64 = pg
+        .psql("SELECT pg_total_relation_size('public.conditions')")
+        .parse()
+        .unwrap();
+    assert!(size > 0.0);
+    assert_eq!(
+        value(&s, "timescaledb_hypertable_size_bytes", &conditions),
+        Some(size)
+    );
+    assert_eq!(
+        value(&s, "timescaledb_hypertable_chunks", &sensor),
+        Some(3.0)
+    );
+    assert_eq!(
+        value(&s, "timescaledb_hypertable_compression_enabled", &sensor),
+        Some(0.0)
+    );
+    assert_eq!(
+        value(&s, "timescaledb_hypertable_size_bytes", &sensor),
+        Some(0.0)
+    );
+    let count = |name: &str| s.iter().filter(|(n, _, _)| n == name).count();
+    assert_eq!(count("timescaledb_hypertable_chunks"), 200);
+    // Listed hypertables without a table behind them get no size, not an error.
+    assert_eq!(count("timescaledb_hypertable_size_bytes"), 2);
+    assert!(
+        stderr.contains("more than 200 hypertables"),
+        "PostgreSQL {major}: {stderr}"
+    );
+
+    // Jobs, joined with their statistics.
+    let telemetry = [
+        ("job_id", "1"),
+        ("application_name", "Telemetry Reporter [1]"),
+        ("proc_name", "policy_telemetry"),
+    ];
+    let compression = [
+        ("job_id", "1000"),
+        ("application_name", "Compression Policy [1000]"),
+        ("proc_name", "policy_compression"),
+        ("hypertable", "conditions"),
+    ];
+    let never_ran = [("job_id", "1001"), ("proc_name", "my_action")];
+    assert_eq!(
+        value(&s, "timescaledb_job_runs_total", &telemetry),
+        Some(10.0)
+    );
+    assert_eq!(
+        value(&s, "timescaledb_job_successes_total", &telemetry),
+        Some(10.0)
+    );
+    assert_eq!(
+        value(&s, "timescaledb_job_failures_total", &telemetry),
+        Some(0.0)
+    );
+    assert_eq!(
+        value(&s, "timescaledb_job_last_run_success", &telemetry),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &s,
+            "timescaledb_job_last_success_timestamp_seconds",
+            &telemetry
+        ),
+        Some(1_704_164_645.0)
+    );
+    assert_eq!(
+        value(&s, "timescaledb_job_last_run_duration_seconds", &telemetry),
+        Some(1.5)
+    );
+    assert_eq!(
+        value(
+            &s,
+            "timescaledb_job_next_start_timestamp_seconds",
+            &telemetry
+        ),
+        Some(1_704_251_045.0)
+    );
+    assert_eq!(
+        value(&s, "timescaledb_job_scheduled", &telemetry),
+        Some(1.0)
+    );
+    // A job without a hypertable has an empty hypertable label, which Prometheus reads
+    // as no label.
+    assert_eq!(
+        value(
+            &s,
+            "timescaledb_job_scheduled",
+            &[("job_id", "1"), ("hypertable", "")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(&s, "timescaledb_job_runs_total", &compression),
+        Some(5.0)
+    );
+    assert_eq!(
+        value(&s, "timescaledb_job_successes_total", &compression),
+        Some(3.0)
+    );
+    assert_eq!(
+        value(&s, "timescaledb_job_failures_total", &compression),
+        Some(2.0)
+    );
+    assert_eq!(
+        value(&s, "timescaledb_job_last_run_success", &compression),
+        Some(0.0)
+    );
+    assert_eq!(
+        value(
+            &s,
+            "timescaledb_job_last_run_duration_seconds",
+            &compression
+        ),
+        Some(120.0)
+    );
+    assert_eq!(
+        value(
+            &s,
+            "timescaledb_job_next_start_timestamp_seconds",
+            &compression
+        ),
+        Some(1_704_067_200.0)
+    );
+    // Never succeeded (-infinity): no timestamp rather than a nonsense one.
+    assert_eq!(
+        value(
+            &s,
+            "timescaledb_job_last_success_timestamp_seconds",
+            &compression
+        ),
+        None
+    );
+    // A job that never ran: no statistics, but it is listed.
+    assert_eq!(
+        value(&s, "timescaledb_job_scheduled", &never_ran),
+        Some(0.0)
+    );
+    for name in [
+        "timescaledb_job_runs_total",
+        "timescaledb_job_last_run_success",
+        "timescaledb_job_next_start_timestamp_seconds",
+    ] {
+        assert_eq!(value(&s, name, &never_ran), None, "{name}");
+    }
+    assert_eq!(count("timescaledb_job_scheduled"), 200);
+    assert_eq!(
+        value(&s, "timescaledb_job_scheduled", &[("job_id", "2196")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(&s, "timescaledb_job_scheduled", &[("job_id", "2197")]),
+        None
+    );
+    assert!(
+        stderr.contains("more than 200 jobs"),
+        "PostgreSQL {major}: {stderr}"
+    );
+
+    let findings = common::promtool_findings(&stdout);
+    assert!(
+        findings.is_empty(),
+        "PostgreSQL {major}: promtool findings: {findings:#?}"
+    );
+}
+
+#[test]
+fn timescaledb_standin_on_postgres_13() {
+    timescaledb_standin_metrics(13);
+}
+
+#[test]
+fn timescaledb_standin_on_postgres_18() {
+    timescaledb_standin_metrics(18);
 }

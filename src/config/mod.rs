@@ -118,6 +118,9 @@ pub struct PostgresCollectors {
     pub user_tables: Option<TablesOptions>,
     /// Top statements from pg_stat_statements; `None` when disabled.
     pub statements: Option<StatementsOptions>,
+    /// TimescaleDB hypertables and background jobs in the URL's database; reports
+    /// nothing (and succeeds) where the extension is not installed.
+    pub timescaledb: bool,
 }
 
 impl Default for PostgresCollectors {
@@ -133,6 +136,7 @@ impl Default for PostgresCollectors {
             postmaster: true,
             user_tables: Some(TablesOptions::default()),
             statements: Some(StatementsOptions::default()),
+            timescaledb: true,
         }
     }
 }

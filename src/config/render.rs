@@ -70,6 +70,7 @@ struct CollectorsView<'a> {
     postmaster: Enabled,
     user_tables: TablesView<'a>,
     statements: StatementsView,
+    timescaledb: Enabled,
 }
 
 #[derive(Serialize)]
@@ -152,6 +153,7 @@ fn collectors(c: &PostgresCollectors) -> CollectorsView<'_> {
             query_text: statements.map(|s| s.query_text),
             query_text_max_length: statements.map(|s| s.query_text_max_length),
         },
+        timescaledb: on(c.timescaledb),
     }
 }
 

@@ -84,6 +84,7 @@ pub(crate) struct RawCollectors {
     pub postmaster: Option<Toggle<RawCollector>>,
     pub user_tables: Option<Toggle<RawTables>>,
     pub statements: Option<Toggle<RawStatements>>,
+    pub timescaledb: Option<Toggle<RawCollector>>,
 }
 
 /// A collector without options.

@@ -49,6 +49,7 @@ impl Builder {
             (raw.replication, &mut out.replication),
             (raw.settings, &mut out.settings),
             (raw.postmaster, &mut out.postmaster),
+            (raw.timescaledb, &mut out.timescaledb),
         ];
         for (toggle, slot) in simple {
             match toggle {

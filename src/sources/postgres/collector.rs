@@ -7,7 +7,7 @@ use crate::sources::PollError;
 
 use super::{
     activity, bgwriter, custom, database, locks, postmaster, replication, settings, statements,
-    user_tables, wal, PostgresSource,
+    timescaledb, user_tables, wal, PostgresSource,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,11 +22,12 @@ pub(super) enum Collector {
     Settings,
     UserTables,
     Statements,
+    Timescaledb,
     Custom,
 }
 
 impl Collector {
-    const ALL: [Collector; 11] = [
+    const ALL: [Collector; 12] = [
         Collector::Postmaster,
         Collector::Database,
         Collector::Activity,
@@ -37,6 +38,7 @@ impl Collector {
         Collector::Settings,
         Collector::UserTables,
         Collector::Statements,
+        Collector::Timescaledb,
         Collector::Custom,
     ];
 
@@ -53,6 +55,7 @@ impl Collector {
             Collector::Settings => "settings",
             Collector::UserTables => "user_tables",
             Collector::Statements => "statements",
+            Collector::Timescaledb => "timescaledb",
             Collector::Custom => "custom",
         }
     }
@@ -71,6 +74,7 @@ impl Collector {
                 Collector::Settings => config.settings,
                 Collector::UserTables => config.user_tables.is_some(),
                 Collector::Statements => config.statements.is_some(),
+                Collector::Timescaledb => config.timescaledb,
                 Collector::Custom => has_custom_queries,
             })
             .collect()
@@ -92,6 +96,7 @@ impl Collector {
             Collector::Settings => settings::collect(source, out).await,
             Collector::UserTables => user_tables::collect(source, out).await,
             Collector::Statements => statements::collect(source, out).await,
+            Collector::Timescaledb => timescaledb::collect(source, out).await,
             Collector::Custom => custom::collect(source, out).await,
         }
     }

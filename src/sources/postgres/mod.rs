@@ -19,6 +19,7 @@ mod postmaster;
 mod replication;
 mod settings;
 mod statements;
+mod timescaledb;
 pub(crate) mod tls;
 mod user_tables;
 mod wal;
