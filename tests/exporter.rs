@@ -874,3 +874,79 @@ fn backends_answering_garbage_are_down_with_a_reason_and_metrics_keep_serving() 
         "{body}"
     );
 }
+
+#[test]
+fn https_probes_verify_certificates() {
+    // A TLS server with a self-signed certificate: reachable, but not trusted.
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let out = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl not found: run `bash scripts/test.sh`, which installs it");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let port = free_port();
+    let mut server = std::process::Command::new("openssl")
+        .args(["s_server", "-quiet", "-www", "-accept", &port.to_string()])
+        .arg("-cert")
+        .arg(&cert)
+        .arg("-key")
+        .arg(&key)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until(Duration::from_secs(5), "openssl s_server listens", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    let exporter = ExporterProcess::start(
+        &format!(
+            "defaults: {{ interval: 2s, timeout: 1s }}\n\
+             apps:\n  - name: secure\n    probes: [ {{ name: tls, url: \"https://localhost:{port}/\" }} ]\n"
+        ),
+        &["--log.level", "debug"],
+    );
+    wait_ready(&exporter);
+    let body = metrics(&exporter);
+    assert_eq!(
+        sample_value(&body, "probe_success{source=\"secure\",probe=\"tls\"}"),
+        Some(0.0),
+        "{body}"
+    );
+    assert_eq!(
+        sample_value(
+            &body,
+            "probe_http_status_code{source=\"secure\",probe=\"tls\"}"
+        ),
+        Some(0.0)
+    );
+    wait_until(
+        Duration::from_secs(5),
+        "the probe failure is logged",
+        || exporter.logs().contains("probe failed"),
+    );
+    let logs = exporter.logs();
+    // The handshake happened and the certificate was refused: not a scheme error.
+    assert!(logs.to_lowercase().contains("certificate"), "{logs}");
+    let _ = server.kill();
+    let _ = server.wait();
+}
