@@ -10,12 +10,13 @@ cd "$(dirname "$0")/.."
 log() { printf '==> %s\n' "$*"; }
 
 # Debian packages the tests need, as "command:package" pairs (add more here, e.g.
-# "pgbouncer:pgbouncer" "wrk:wrk").
+# "wrk:wrk").
 REQUIRED_PACKAGES=(
   "prometheus:prometheus"
   "promtool:prometheus"
   "prometheus-postgres-exporter:prometheus-postgres-exporter"
   "openssl:openssl"
+  "pgbouncer:pgbouncer"
 )
 
 log "checking Debian packages"

@@ -66,7 +66,7 @@ fn unknown_top_level_field() {
     assert_at(&e, "postgress", 2, 1);
     assert_eq!(
         e.message,
-        "unknown field `postgress`, expected one of `web`, `defaults`, `postgres`, `redis`, `apps`"
+        "unknown field `postgress`, expected one of `web`, `defaults`, `postgres`, `pgbouncer`, `redis`, `apps`"
     );
 }
 
@@ -281,8 +281,8 @@ apps:
     assert_eq!(
         e,
         vec![
-            "redis[0].name: duplicate source name `main`, already used by postgres[0] at config.yaml:5:11; source names must be unique across postgres, redis and apps",
-            "apps[0].name: duplicate source name `main`, already used by postgres[0] at config.yaml:8:11; source names must be unique across postgres, redis and apps",
+            "redis[0].name: duplicate source name `main`, already used by postgres[0] at config.yaml:5:11; source names must be unique across postgres, pgbouncer, redis and apps",
+            "apps[0].name: duplicate source name `main`, already used by postgres[0] at config.yaml:8:11; source names must be unique across postgres, pgbouncer, redis and apps",
         ]
     );
 }
@@ -588,6 +588,11 @@ fn shipped_example_config_loads() {
         "postgresql://postgres@127.0.0.1:5432/postgres"
     );
     assert_eq!(c.redis[0].url.expose(), "redis://127.0.0.1:6379");
+    assert_eq!(c.pgbouncer[0].common.name, "pooler");
+    assert_eq!(
+        c.pgbouncer[0].url.expose(),
+        "postgresql://stats_user@127.0.0.1:6432/pgbouncer"
+    );
     assert_eq!(c.apps[0].probes[0].name, "health");
     assert_eq!(c.apps[0].probes[0].expected_status, [200, 204]);
     assert_eq!(c.web.listen_address.to_string(), "0.0.0.0:9650");

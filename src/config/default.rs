@@ -59,6 +59,7 @@ pub fn builtin_default(env: &Env) -> Result<Config, ConfigErrors> {
             collectors: Default::default(),
             custom_queries: Vec::new(),
         }],
+        pgbouncer: Vec::new(),
         redis: vec![RedisConfig {
             common: common("redis"),
             display_url: redact_url(&redis_url),

@@ -48,6 +48,7 @@ pub struct Config {
     pub origin: ConfigOrigin,
     pub web: WebConfig,
     pub postgres: Vec<PostgresConfig>,
+    pub pgbouncer: Vec<PgBouncerConfig>,
     pub redis: Vec<RedisConfig>,
     pub apps: Vec<AppConfig>,
 }
@@ -219,6 +220,16 @@ pub enum CustomValueKind {
     Counter,
 }
 
+/// A PgBouncer admin console: a PostgreSQL URL whose database is `pgbouncer`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PgBouncerConfig {
+    pub common: SourceCommon,
+    /// Connection URL with any `password_file` already applied. Never log it: use
+    /// `display_url`.
+    pub url: Secret,
+    pub display_url: String,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct RedisConfig {
     pub common: SourceCommon,
@@ -247,11 +258,12 @@ pub struct ProbeConfig {
 }
 
 impl Config {
-    /// Every source's common settings, in config order: postgres, redis, apps.
+    /// Every source's common settings, in config order: postgres, pgbouncer, redis, apps.
     pub fn sources(&self) -> impl Iterator<Item = &SourceCommon> {
         self.postgres
             .iter()
             .map(|p| &p.common)
+            .chain(self.pgbouncer.iter().map(|p| &p.common))
             .chain(self.redis.iter().map(|r| &r.common))
             .chain(self.apps.iter().map(|a| &a.common))
     }
@@ -270,6 +282,7 @@ impl Config {
             .postgres
             .iter()
             .map(|p| &p.url)
+            .chain(self.pgbouncer.iter().map(|p| &p.url))
             .chain(self.redis.iter().map(|r| &r.url))
             .chain(
                 self.apps

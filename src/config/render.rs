@@ -16,6 +16,9 @@ use std::collections::BTreeMap;
 struct View<'a> {
     web: WebView,
     postgres: Vec<PostgresView<'a>>,
+    // Left out when empty, so configs without PgBouncer print as they always did.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pgbouncer: Vec<UrlSourceView<'a>>,
     redis: Vec<UrlSourceView<'a>>,
     apps: Vec<AppView<'a>>,
 }
@@ -241,6 +244,9 @@ impl Config {
                 },
             },
             postgres: self.postgres.iter().map(postgres).collect(),
+            pgbouncer: (self.pgbouncer.iter())
+                .map(|p| url_source(&p.common, &p.display_url))
+                .collect(),
             redis: (self.redis.iter())
                 .map(|r| url_source(&r.common, &r.display_url))
                 .collect(),

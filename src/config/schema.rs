@@ -22,6 +22,8 @@ pub(crate) struct RawConfig {
     #[serde(default)]
     pub postgres: Option<Vec<RawPostgres>>,
     #[serde(default)]
+    pub pgbouncer: Option<Vec<RawPgBouncer>>,
+    #[serde(default)]
     pub redis: Option<Vec<RawRedis>>,
     #[serde(default)]
     pub apps: Option<Vec<RawApp>>,
@@ -169,6 +171,18 @@ pub(crate) struct RawCustomValue {
     #[serde(rename = "type")]
     pub kind: Option<Text>,
     pub help: Option<Text>,
+}
+
+/// `pgbouncer[]`: the same fields as a Redis source; only the URL's meaning differs.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPgBouncer {
+    pub name: Text,
+    pub url: Text,
+    pub password_file: Option<Text>,
+    pub interval: Option<Dur>,
+    pub timeout: Option<Dur>,
+    pub labels: Option<BTreeMap<String, Text>>,
 }
 
 #[derive(Debug, Deserialize)]

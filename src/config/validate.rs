@@ -11,12 +11,12 @@ use std::time::Duration;
 use url::Url;
 
 use super::schema::{
-    Dur, Pairs, RawApp, RawBasicAuth, RawConfig, RawDefaults, RawPostgres, RawProbe, RawRedis,
-    RawWeb, Text,
+    Dur, Pairs, RawApp, RawBasicAuth, RawConfig, RawDefaults, RawPgBouncer, RawPostgres, RawProbe,
+    RawRedis, RawWeb, Text,
 };
 use super::{
-    AppConfig, Config, ConfigOrigin, PostgresConfig, ProbeConfig, RedisConfig, Secret,
-    SourceCommon, WebAuth, WebConfig, DEFAULT_LISTEN_ADDRESS,
+    AppConfig, Config, ConfigOrigin, PgBouncerConfig, PostgresConfig, ProbeConfig, RedisConfig,
+    Secret, SourceCommon, WebAuth, WebConfig, DEFAULT_LISTEN_ADDRESS,
 };
 use crate::redact::{redact_url, url_secrets, Scrubber};
 
@@ -101,6 +101,10 @@ pub(crate) fn build(
     let postgres = (raw.postgres.unwrap_or_default().into_iter().enumerate())
         .map(|(i, p)| b.postgres(p, &pg_path.index(i)))
         .collect();
+    let pgb_path = root.key("pgbouncer");
+    let pgbouncer = (raw.pgbouncer.unwrap_or_default().into_iter().enumerate())
+        .map(|(i, p)| b.pgbouncer(p, &pgb_path.index(i)))
+        .collect();
     let redis_path = root.key("redis");
     let redis = (raw.redis.unwrap_or_default().into_iter().enumerate())
         .map(|(i, r)| b.redis(r, &redis_path.index(i)))
@@ -115,6 +119,7 @@ pub(crate) fn build(
             origin,
             web,
             postgres,
+            pgbouncer,
             redis,
             apps,
         })
@@ -348,7 +353,7 @@ impl Builder {
             let first = first.to_string();
             self.issue(
                 p.key("name"),
-                format!("duplicate source name `{name}`, already used by {first}; source names must be unique across postgres, redis and apps"),
+                format!("duplicate source name `{name}`, already used by {first}; source names must be unique across postgres, pgbouncer, redis and apps"),
             );
         } else {
             self.names.insert(name.clone(), p.clone());
@@ -422,6 +427,23 @@ impl Builder {
             url: Secret::new(url),
             collectors,
             custom_queries,
+        }
+    }
+
+    fn pgbouncer(&mut self, raw: RawPgBouncer, p: &FieldPath) -> PgBouncerConfig {
+        let common = self.common(p, raw.name, raw.interval, raw.timeout, raw.labels);
+        let password = self.password_file(raw.password_file, p);
+        let url = match pgbouncer_url(&raw.url.0, password.as_deref()) {
+            Ok(u) => u,
+            Err(m) => {
+                self.issue(p.key("url"), m);
+                String::new()
+            }
+        };
+        PgBouncerConfig {
+            common,
+            display_url: redact_url(&url),
+            url: Secret::new(url),
         }
     }
 
@@ -622,6 +644,31 @@ pub(crate) fn postgres_url(raw: &str, password: Option<&str>) -> Result<String, 
     Ok(full)
 }
 
+/// Validates a PgBouncer admin console URL: a PostgreSQL URL (same rules, same parser)
+/// whose database is `pgbouncer`, the name PgBouncer answers SHOW commands under.
+pub(crate) fn pgbouncer_url(raw: &str, password: Option<&str>) -> Result<String, String> {
+    const HINT: &str = "expected e.g. postgresql://stats_user@127.0.0.1:6432/pgbouncer";
+    let full = postgres_url(raw, password).map_err(|e| {
+        e.replacen("PostgreSQL URL", "PgBouncer URL", 1)
+            .replace("postgresql://user@db.example:5432/dbname", HINT)
+    })?;
+    let shown = redact_url(raw);
+    let connector = crate::sources::postgres::tls::prepare(&full)
+        .map_err(|e| format!("invalid PgBouncer URL `{shown}`: {e}"))?;
+    // Without a database in the URL, PostgreSQL clients use the user name, as
+    // tokio-postgres does: report what it would connect to.
+    let config = connector.config();
+    match config.get_dbname().or_else(|| config.get_user()) {
+        Some("pgbouncer") => Ok(full),
+        Some(other) => Err(format!(
+            "PgBouncer URL `{shown}` names the database `{other}`, but the admin console is the database `pgbouncer`; {HINT}"
+        )),
+        None => Err(format!(
+            "PgBouncer URL `{shown}` names no database; the admin console is the database `pgbouncer`; {HINT}"
+        )),
+    }
+}
+
 pub(crate) fn redis_url(raw: &str, password: Option<&str>) -> Result<String, String> {
     const HINT: &str = "expected e.g. redis://cache.example:6379 or rediss://:password@host:6380/0";
     let shown = redact_url(raw);
@@ -707,6 +754,25 @@ mod tests {
         );
         let u = redis_url("redis://cache:6379/0", Some("s3cret")).unwrap();
         assert_eq!(u, "redis://:s3cret@cache:6379/0");
+    }
+
+    #[test]
+    fn pgbouncer_urls_name_the_admin_console() {
+        let u = pgbouncer_url("postgresql://stats@127.0.0.1:6432/pgbouncer", Some("p@ss")).unwrap();
+        assert_eq!(u, "postgresql://stats:p%40ss@127.0.0.1:6432/pgbouncer");
+        let err = pgbouncer_url("postgresql://stats:topsecret@h:6432/app", None).unwrap_err();
+        assert!(
+            err.contains("the admin console is the database `pgbouncer`"),
+            "{err}"
+        );
+        assert!(err.contains("`app`"), "{err}");
+        assert!(!err.contains("topsecret"), "{err}");
+        // No database: clients default to the user name, which is not `pgbouncer` here.
+        let err = pgbouncer_url("postgresql://stats@h:6432", None).unwrap_err();
+        assert!(err.contains("`stats`"), "{err}");
+        assert!(pgbouncer_url("postgresql://pgbouncer@h:6432", None).is_ok());
+        let err = pgbouncer_url("redis://h:6432/pgbouncer", None).unwrap_err();
+        assert!(err.contains("in PgBouncer URL"), "{err}");
     }
 
     #[test]

@@ -15,13 +15,15 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::config::{AppConfig, Config, PostgresConfig, RedisConfig, SourceCommon};
+use crate::config::{
+    AppConfig, Config, PgBouncerConfig, PostgresConfig, RedisConfig, SourceCommon,
+};
 use crate::exposition::EncodedSnapshot;
 use crate::model::{apply_source_labels, MetricFamily};
 use crate::redact::Scrubber;
 use crate::sources::{
-    http::AppSource, postgres::PostgresSource, redis::RedisSource, ErrorReason, PollError, Source,
-    SourceKind,
+    http::AppSource, pgbouncer::PgBouncerSource, postgres::PostgresSource, redis::RedisSource,
+    ErrorReason, PollError, Source, SourceKind,
 };
 pub use store::{SourceState, SourceStatus, Store};
 
@@ -30,6 +32,7 @@ pub use store::{SourceState, SourceStatus, Store};
 #[derive(Debug, Clone, PartialEq)]
 pub enum SourceSpec {
     Postgres(PostgresConfig),
+    PgBouncer(PgBouncerConfig),
     Redis(RedisConfig),
     App(AppConfig),
 }
@@ -41,6 +44,7 @@ impl SourceSpec {
             .iter()
             .cloned()
             .map(SourceSpec::Postgres)
+            .chain(config.pgbouncer.iter().cloned().map(SourceSpec::PgBouncer))
             .chain(config.redis.iter().cloned().map(SourceSpec::Redis))
             .chain(config.apps.iter().cloned().map(SourceSpec::App))
             .collect()
@@ -49,6 +53,7 @@ impl SourceSpec {
     pub fn common(&self) -> &SourceCommon {
         match self {
             SourceSpec::Postgres(c) => &c.common,
+            SourceSpec::PgBouncer(c) => &c.common,
             SourceSpec::Redis(c) => &c.common,
             SourceSpec::App(c) => &c.common,
         }
@@ -57,6 +62,7 @@ impl SourceSpec {
     pub fn kind(&self) -> SourceKind {
         match self {
             SourceSpec::Postgres(_) => SourceKind::Postgres,
+            SourceSpec::PgBouncer(_) => SourceKind::PgBouncer,
             SourceSpec::Redis(_) => SourceKind::Redis,
             SourceSpec::App(_) => SourceKind::App,
         }
@@ -66,6 +72,7 @@ impl SourceSpec {
     pub fn target(&self) -> String {
         match self {
             SourceSpec::Postgres(c) => c.display_url.clone(),
+            SourceSpec::PgBouncer(c) => c.display_url.clone(),
             SourceSpec::Redis(c) => c.display_url.clone(),
             SourceSpec::App(c) => c
                 .probes
@@ -153,6 +160,9 @@ impl Scheduler {
             SourceSpec::Postgres(c) => {
                 tokio::spawn(poller.run(PostgresSource::new(c, scrubber), stop_rx))
             }
+            SourceSpec::PgBouncer(c) => {
+                tokio::spawn(poller.run(PgBouncerSource::new(c, scrubber), stop_rx))
+            }
             SourceSpec::Redis(c) => {
                 tokio::spawn(poller.run(RedisSource::new(c, scrubber), stop_rx))
             }
@@ -188,6 +198,13 @@ pub async fn poll_once(
             let (result, families) = match &spec {
                 SourceSpec::Postgres(c) => {
                     poll_bounded(&mut PostgresSource::new(c, scrubber), spec.common().timeout).await
+                }
+                SourceSpec::PgBouncer(c) => {
+                    poll_bounded(
+                        &mut PgBouncerSource::new(c, scrubber),
+                        spec.common().timeout,
+                    )
+                    .await
                 }
                 SourceSpec::Redis(c) => {
                     poll_bounded(&mut RedisSource::new(c, scrubber), spec.common().timeout).await

@@ -8,13 +8,16 @@ use std::future::Future;
 use crate::model::MetricFamily;
 
 pub mod http;
+pub mod pgbouncer;
 pub mod postgres;
 pub mod redis;
+pub(crate) mod sql_columns;
 
 /// The kind of backend, as shown in the `kind` label of self-metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SourceKind {
     Postgres,
+    PgBouncer,
     Redis,
     App,
 }
@@ -23,6 +26,7 @@ impl SourceKind {
     pub fn as_str(self) -> &'static str {
         match self {
             SourceKind::Postgres => "postgres",
+            SourceKind::PgBouncer => "pgbouncer",
             SourceKind::Redis => "redis",
             SourceKind::App => "app",
         }

@@ -1,5 +1,5 @@
-//! Test support for the integration tests: throwaway PostgreSQL, Redis and Prometheus
-//! servers, a tiny blocking HTTP client, and a handle on the exporter binary.
+//! Test support for the integration tests: throwaway PostgreSQL, PgBouncer, Redis and
+//! Prometheus servers, a tiny blocking HTTP client, and a handle on the exporter binary.
 //!
 //! Include it from an integration test with `mod common;`.
 //!
@@ -1263,6 +1263,259 @@ fn redis_answers_ping(port: u16) -> bool {
 }
 
 impl Drop for TempRedis {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// PgBouncer
+// ---------------------------------------------------------------------------------------
+
+/// The users a [`TempPgBouncer`] knows (its `auth_file`), with their passwords.
+pub mod pgbouncer_users {
+    /// Passes through to PostgreSQL (which trusts it); not a console user.
+    pub const APP: (&str, &str) = ("postgres", "app-pass-31337");
+    /// In `stats_users`: may run the console's SHOW commands.
+    pub const STATS: (&str, &str) = ("stats_user", "stats-pass-4242");
+    /// In `admin_users`.
+    pub const ADMIN: (&str, &str) = ("admin_user", "admin-pass-7777");
+    /// Known to PgBouncer, but in neither `admin_users` nor `stats_users`.
+    pub const INTRUDER: (&str, &str) = ("intruder", "intruder-s3cret-9090");
+    pub const ALL: [(&str, &str); 4] = [APP, STATS, ADMIN, INTRUDER];
+}
+
+/// A throwaway PgBouncer (Debian's `pgbouncer`, 1.18 here) on a free port in front of a
+/// [`TempPostgres`]: every database name goes through to it (`* = ...`),
+/// `pool_mode = transaction`, `auth_type = md5` with the users of [`pgbouncer_users`], and
+/// no `ignore_startup_parameters`, so that tests show what a default PgBouncer accepts.
+/// `stats_period = 1`: PgBouncer refreshes the totals of SHOW STATS(_TOTALS) only once a
+/// stats period (60 s by default), so traffic would otherwise show a minute late.
+/// Runs in the foreground as `postgres` when we are root (PgBouncer refuses to run as
+/// root), from a temp dir that user owns. Dropping it kills it and removes the dir.
+pub struct TempPgBouncer {
+    port: u16,
+    root: PathBuf,
+    ini: PathBuf,
+    child: Option<Child>,
+    _dir: tempfile::TempDir,
+}
+
+impl TempPgBouncer {
+    pub fn start(pg: &TempPostgres) -> TempPgBouncer {
+        Self::start_with(pg, &[])
+    }
+
+    /// Like [`TempPgBouncer::start`], adding `lines` to the `[pgbouncer]` section.
+    pub fn start_with(pg: &TempPostgres, lines: &[&str]) -> TempPgBouncer {
+        let dir = tempdir("stack-exporter-pgbouncer-");
+        let root = fs::canonicalize(dir.path()).expect("canonicalize temp dir");
+        let users: String = pgbouncer_users::ALL
+            .iter()
+            .map(|(u, p)| format!("\"{u}\" \"{p}\"\n"))
+            .collect();
+        fs::write(root.join("userlist.txt"), users).expect("write userlist.txt");
+        let mut bouncer = TempPgBouncer {
+            port: 0,
+            ini: root.join("pgbouncer.ini"),
+            root,
+            child: None,
+            _dir: dir,
+        };
+        let mut last_err = String::new();
+        for _ in 0..5 {
+            bouncer.port = free_port();
+            bouncer.write_ini(pg.port(), lines);
+            match bouncer.spawn_and_wait() {
+                Ok(()) => return bouncer,
+                Err(e) => last_err = e,
+            }
+        }
+        panic!("could not start a temp PgBouncer: {last_err}");
+    }
+
+    fn write_ini(&self, backend_port: u16, lines: &[&str]) {
+        let root = self.root.display();
+        let mut ini = format!(
+            "[databases]\n\
+             * = host=127.0.0.1 port={backend_port}\n\
+             [pgbouncer]\n\
+             listen_addr = 127.0.0.1\n\
+             listen_port = {port}\n\
+             unix_socket_dir =\n\
+             auth_type = md5\n\
+             auth_file = {root}/userlist.txt\n\
+             admin_users = {admin}\n\
+             stats_users = {stats}\n\
+             pool_mode = transaction\n\
+             stats_period = 1\n\
+             logfile = {root}/pgbouncer.log\n\
+             pidfile = {root}/pgbouncer.pid\n",
+            port = self.port,
+            admin = pgbouncer_users::ADMIN.0,
+            stats = pgbouncer_users::STATS.0,
+        );
+        for line in lines {
+            ini.push_str(line);
+            ini.push('\n');
+        }
+        fs::write(&self.ini, ini).expect("write pgbouncer.ini");
+        if is_root() {
+            // The dir and every file in it belong to `postgres`: a root-owned log file
+            // left behind would make PgBouncer exit without a word.
+            let out = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&self.root)
+                .output()
+                .expect("run chown");
+            assert!(out.status.success(), "chown failed: {}", output_text(&out));
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `postgresql://USER:PASSWORD@127.0.0.1:PORT/DB`
+    pub fn url(&self, (user, password): (&str, &str), db: &str) -> String {
+        format!(
+            "postgresql://{}:{}@127.0.0.1:{}/{db}",
+            urlencode(user),
+            urlencode(password),
+            self.port
+        )
+    }
+
+    /// The admin console's URL for `user`, without its password (for `password_file`).
+    pub fn console_url_without_password(&self, user: &str) -> String {
+        format!(
+            "postgresql://{}@127.0.0.1:{}/pgbouncer",
+            urlencode(user),
+            self.port
+        )
+    }
+
+    /// PgBouncer's log so far (its log file and its stderr).
+    pub fn log(&self) -> String {
+        format!(
+            "{}{}",
+            read_lossy(&self.root.join("pgbouncer.log")),
+            read_lossy(&self.root.join("stderr.log"))
+        )
+    }
+
+    /// `psql` through PgBouncer as `user` into `db`, `-Atc SQL`; Err with psql's output.
+    pub fn try_psql(
+        &self,
+        (user, password): (&str, &str),
+        db: &str,
+        sql: &str,
+    ) -> Result<String, String> {
+        let out = Command::new("psql")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(["-U", user, "-d", db, "-X", "-v", "ON_ERROR_STOP=1"])
+            .args(["-Atc", sql])
+            .env("PGPASSWORD", password)
+            .env("PGCONNECT_TIMEOUT", "5")
+            .env_remove("PGSERVICE")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run psql");
+        if out.status.success() {
+            let mut s = String::from_utf8_lossy(&out.stdout).into_owned();
+            while s.ends_with('\n') {
+                s.pop();
+            }
+            Ok(s)
+        } else {
+            Err(output_text(&out))
+        }
+    }
+
+    /// [`TempPgBouncer::try_psql`], panicking on failure.
+    pub fn psql(&self, user: (&str, &str), db: &str, sql: &str) -> String {
+        self.try_psql(user, db, sql)
+            .unwrap_or_else(|e| panic!("psql via PgBouncer {sql:?} failed: {e}"))
+    }
+
+    /// PgBouncer's own PID, from its pidfile (the child may be `runuser`).
+    pub fn pid(&self) -> Option<i32> {
+        fs::read_to_string(self.root.join("pgbouncer.pid"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// SIGKILL to PgBouncer, then waits until it is gone.
+    pub fn kill9(&mut self) {
+        if let Some(pid) = self.pid() {
+            send_signal(pid, libc::SIGKILL);
+            wait_until(Duration::from_secs(5), "PgBouncer to die", || {
+                !pid_alive(pid)
+            });
+        }
+        if let Some(mut child) = self.child.take() {
+            stop_child(&mut child, Duration::from_secs(2));
+        }
+        // A pidfile naming a dead process would make the restart refuse to start.
+        let _ = fs::remove_file(self.root.join("pgbouncer.pid"));
+    }
+
+    /// Starts it again on the same port (retrying while the port is not free yet).
+    pub fn start_again(&mut self) {
+        self.kill9();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match self.spawn_and_wait() {
+                Ok(()) => return,
+                Err(e) if Instant::now() >= deadline => {
+                    panic!("could not start PgBouncer again on port {}: {e}", self.port)
+                }
+                Err(_) => sleep(Duration::from_millis(200)),
+            }
+        }
+    }
+
+    fn spawn_and_wait(&mut self) -> Result<(), String> {
+        let stderr = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.root.join("stderr.log"))
+            .expect("open pgbouncer stderr log");
+        let child = as_postgres(Path::new("pgbouncer"))
+            .arg(&self.ini)
+            .current_dir(&self.root)
+            .stdin(Stdio::null())
+            .stdout(stderr.try_clone().expect("clone log handle"))
+            .stderr(stderr)
+            .spawn()
+            .map_err(|e| format!("cannot run pgbouncer (install Debian's pgbouncer): {e}"))?;
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
+                self.child = None;
+                return Err(format!("pgbouncer exited with {status}:\n{}", self.log()));
+            }
+            let listening = TcpStream::connect_timeout(
+                &SocketAddr::from(([127, 0, 0, 1], self.port)),
+                Duration::from_millis(200),
+            )
+            .is_ok();
+            if listening && self.pid().is_some() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                self.kill9();
+                return Err(format!("pgbouncer did not listen:\n{}", self.log()));
+            }
+            sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for TempPgBouncer {
     fn drop(&mut self) {
         self.kill9();
     }

@@ -11,7 +11,6 @@
 mod activity;
 mod bgwriter;
 mod collector;
-mod columns;
 mod custom;
 mod database;
 mod locks;
@@ -36,6 +35,9 @@ use crate::redact::Scrubber;
 use crate::sources::{error_chain, up_family, ErrorReason, PollError, Source, SourceKind};
 
 use collector::Collector;
+// The column tables are shared with the PgBouncer source; the collectors keep reaching
+// them as `super::columns`.
+use super::sql_columns as columns;
 
 const APPLICATION_NAME: &str = "stack_exporter";
 /// SQLSTATE insufficient_privilege: the role lacks a grant (typically `pg_monitor`).
@@ -67,9 +69,11 @@ pub struct PostgresSource {
     custom_cache: custom::Cache,
 }
 
-struct Connection {
-    client: Client,
-    driver: JoinHandle<()>,
+/// One open connection and the task driving its socket; shared with the PgBouncer
+/// source, which connects the same way.
+pub(crate) struct Connection {
+    pub(crate) client: Client,
+    pub(crate) driver: JoinHandle<()>,
 }
 
 impl Drop for Connection {
@@ -307,7 +311,10 @@ fn bounded(sql: &str, timeout: Duration) -> String {
     )
 }
 
-async fn simple(client: &Client, sql: &str) -> Result<Vec<SimpleQueryRow>, tokio_postgres::Error> {
+pub(crate) async fn simple(
+    client: &Client,
+    sql: &str,
+) -> Result<Vec<SimpleQueryRow>, tokio_postgres::Error> {
     Ok(client
         .simple_query(sql)
         .await?

@@ -1,5 +1,9 @@
 //! Reading simple-query rows and turning columns into metric families. Every collector is
 //! mostly a table of `Column`s; this file holds the one way of applying such a table.
+//!
+//! Shared by the PostgreSQL source (whose columns are gated by `server_version_num`) and
+//! the PgBouncer source (whose admin console has no such number for its column sets, so
+//! its tables are applied to whatever columns the answer actually has: [`families_present`]).
 
 use std::collections::BTreeMap;
 
@@ -10,7 +14,7 @@ use crate::sources::{ErrorReason, PollError};
 
 /// How a column becomes a sample.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Kind {
+pub(crate) enum Kind {
     Gauge,
     /// A counter whose samples end in `_total` (the metric name here is without it).
     Counter,
@@ -20,7 +24,7 @@ pub(super) enum Kind {
 
 /// One numeric column of a query and the metric it feeds.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Column {
+pub(crate) struct Column {
     pub column: &'static str,
     pub metric: &'static str,
     pub kind: Kind,
@@ -36,7 +40,7 @@ pub(super) struct Column {
     pub null_as_nan: bool,
 }
 
-pub(super) const fn col(
+pub(crate) const fn col(
     column: &'static str,
     metric: &'static str,
     kind: Kind,
@@ -81,7 +85,7 @@ impl Column {
 }
 
 /// The columns of `table` that exist in `version_num`, as a SQL select list.
-pub(super) fn select_list(table: &[Column], version_num: u32) -> String {
+pub(crate) fn select_list(table: &[Column], version_num: u32) -> String {
     table
         .iter()
         .filter(|c| c.exists_in(version_num))
@@ -92,7 +96,7 @@ pub(super) fn select_list(table: &[Column], version_num: u32) -> String {
 
 /// A column's text; a missing column is a protocol error (a query we wrote did not
 /// return what we asked for), NULL is `None`.
-pub(super) fn text<'r>(
+pub(crate) fn text<'r>(
     row: &'r SimpleQueryRow,
     column: &str,
 ) -> Result<Option<&'r str>, PollError> {
@@ -105,7 +109,7 @@ pub(super) fn text<'r>(
 }
 
 /// A column as a number: integers, floats, `t`/`f`, `NaN`/`Infinity`. NULL is `None`.
-pub(super) fn number(row: &SimpleQueryRow, column: &str) -> Result<Option<f64>, PollError> {
+pub(crate) fn number(row: &SimpleQueryRow, column: &str) -> Result<Option<f64>, PollError> {
     match text(row, column)? {
         None => Ok(None),
         Some(v) => parse_number(v).map(Some).ok_or_else(|| {
@@ -117,7 +121,7 @@ pub(super) fn number(row: &SimpleQueryRow, column: &str) -> Result<Option<f64>, 
     }
 }
 
-pub(super) fn parse_number(v: &str) -> Option<f64> {
+pub(crate) fn parse_number(v: &str) -> Option<f64> {
     match v {
         "t" | "true" | "on" => Some(1.0),
         "f" | "false" | "off" => Some(0.0),
@@ -137,13 +141,50 @@ fn truncate(v: &str, max: usize) -> &str {
 /// Builds one family per column of `table` (that exists in `version_num`) from `rows`,
 /// each sample labelled by `label_columns` (label name = column name). NULL values are
 /// left out rather than reported as 0.
-pub(super) fn families(
+pub(crate) fn families(
     rows: &[SimpleQueryRow],
     label_columns: &[&str],
     table: &[Column],
     version_num: u32,
 ) -> Result<Vec<MetricFamily>, PollError> {
     let columns: Vec<&Column> = table.iter().filter(|c| c.exists_in(version_num)).collect();
+    build(rows, label_columns, &columns)
+}
+
+/// Like [`families`], for answers whose column set is known only from the answer itself
+/// (PgBouncer's SHOW commands gain and rename columns between releases): columns and label
+/// columns that the rows lack are skipped, columns the table does not name are ignored.
+/// When two columns of `table` feed the same metric (a column renamed between releases),
+/// the first one present wins. No rows: no families, as there is nothing to tell.
+pub(crate) fn families_present(
+    rows: &[SimpleQueryRow],
+    label_columns: &[&str],
+    table: &[Column],
+) -> Result<Vec<MetricFamily>, PollError> {
+    let Some(first) = rows.first() else {
+        return Ok(Vec::new());
+    };
+    let has = |name: &str| has_column(first, name);
+    let mut columns: Vec<&Column> = Vec::new();
+    for c in table {
+        if has(c.column) && !columns.iter().any(|k| k.metric == c.metric) {
+            columns.push(c);
+        }
+    }
+    let labels: Vec<&str> = label_columns.iter().copied().filter(|c| has(c)).collect();
+    build(rows, &labels, &columns)
+}
+
+/// Whether `row` has a column named `name` (NULL or not).
+pub(crate) fn has_column(row: &SimpleQueryRow, name: &str) -> bool {
+    row.columns().iter().any(|c| c.name() == name)
+}
+
+fn build(
+    rows: &[SimpleQueryRow],
+    label_columns: &[&str],
+    columns: &[&Column],
+) -> Result<Vec<MetricFamily>, PollError> {
     let mut out: Vec<MetricFamily> = columns
         .iter()
         .map(|c| {
@@ -176,7 +217,7 @@ pub(super) fn families(
 
 /// The label pairs of a row; NULL becomes the empty string, as Prometheus treats an
 /// empty label value as absent.
-pub(super) fn row_labels(
+pub(crate) fn row_labels(
     row: &SimpleQueryRow,
     label_columns: &[&str],
 ) -> Result<Labels, PollError> {
@@ -194,7 +235,7 @@ pub(super) fn row_labels(
 /// Fills in 0 for every combination of `first × second` label values a family lacks, so
 /// that series exist (and alerts can fire) before the first event: postgres_exporter
 /// does this for connections by state and locks by mode.
-pub(super) fn zero_fill(
+pub(crate) fn zero_fill(
     family: &mut MetricFamily,
     first: (&str, &[String]),
     second: (&str, &[&str]),
