@@ -979,3 +979,37 @@ fn timescaledb_standin_on_postgres_13() {
 fn timescaledb_standin_on_postgres_18() {
     timescaledb_standin_metrics(18);
 }
+
+#[test]
+fn table_statistics_follow_database_patterns() {
+    let pg = TempPostgres::start();
+    for db in ["app_eu", "app_us", "other"] {
+        pg.psql(&format!("CREATE DATABASE {db}"));
+        pg.psql_in(
+            db,
+            "CREATE TABLE items (id int); INSERT INTO items VALUES (1)",
+        );
+    }
+    let (code, stdout, stderr) = once(&format!(
+        "postgres:\n  - name: main\n    url: \"{}\"\n    collectors:\n      user_tables: {{ databases: [\"app_*\", postgres], exclude_databases: [\"*_us\"] }}\n",
+        pg.url()
+    ));
+    assert_eq!(code, 0, "{stderr}");
+    let s = samples(&stdout);
+    let visited: std::collections::BTreeSet<&str> = s
+        .iter()
+        .filter(|(n, _, _)| n == "pg_stat_user_tables_seq_scan")
+        .filter_map(|(_, l, _)| l.get("datname").map(String::as_str))
+        .collect();
+    assert!(visited.contains("app_eu"), "{visited:?}");
+    assert!(!visited.contains("app_us"), "{visited:?}");
+    assert!(!visited.contains("other"), "{visited:?}");
+    assert_eq!(
+        value(
+            &s,
+            "pg_scrape_collector_success",
+            &[("collector", "user_tables")]
+        ),
+        Some(1.0)
+    );
+}

@@ -43,6 +43,35 @@ const TABLES: &[Column] = &[
     col("tidx_blks_hit", "pg_statio_user_tables_tidx_blocks_hit", Kind::BareCounter, "Number of buffer hits in this table's TOAST table indexes."),
 ];
 
+fn is_pattern(name: &str) -> bool {
+    name.contains(['*', '?'])
+}
+
+/// Shell-style matching: `*` any run of characters, `?` one character; everything else
+/// literal. Database names are short, so the simple backtracking is plenty.
+fn glob_match(pattern: &str, name: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    let (mut pi, mut ni) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ni));
+            pi += 1;
+        } else if let Some((sp, sn)) = star {
+            pi = sp + 1;
+            ni = sn + 1;
+            star = Some((sp, sn + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
 fn tables_sql(max_tables: usize) -> String {
     format!(
         "SELECT current_database() AS datname, s.schemaname, s.relname, \
@@ -72,8 +101,20 @@ pub(super) async fn collect(
         return Ok(());
     };
     let version = source.version_num();
-    let mut databases: Vec<String> = if options.databases.is_empty() {
-        source
+    // Exact names in `databases` are visited even if discovery would not list them (a
+    // database that refuses CONNECT then fails with a clear error); patterns select
+    // among the discovered ones.
+    let exact: Vec<String> = options
+        .databases
+        .iter()
+        .filter(|d| !is_pattern(d))
+        .cloned()
+        .collect();
+    let mut databases: Vec<String> = if exact.len() == options.databases.len() && !exact.is_empty()
+    {
+        exact
+    } else {
+        let discovered: Vec<String> = source
             .query(
                 "SELECT datname FROM pg_database \
                  WHERE datallowconn AND NOT datistemplate \
@@ -83,11 +124,21 @@ pub(super) async fn collect(
             .await?
             .iter()
             .filter_map(|r| r.try_get(0).ok().flatten().map(str::to_owned))
-            .collect()
-    } else {
-        options.databases.clone()
+            .collect();
+        let mut wanted: Vec<String> = discovered
+            .into_iter()
+            .filter(|d| {
+                options.databases.is_empty() || options.databases.iter().any(|p| glob_match(p, d))
+            })
+            .collect();
+        for name in exact {
+            if !wanted.contains(&name) {
+                wanted.push(name);
+            }
+        }
+        wanted
     };
-    databases.retain(|d| !options.exclude_databases.contains(d));
+    databases.retain(|d| !options.exclude_databases.iter().any(|p| glob_match(p, d)));
     if databases.len() > options.max_databases {
         let skipped = databases.split_off(options.max_databases);
         source.log_once(
@@ -123,5 +174,26 @@ pub(super) async fn collect(
         Ok(())
     } else {
         Err(PollError::new(ErrorReason::Query, failed.join("; ")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_match;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("app", "app"));
+        assert!(!glob_match("app", "apps"));
+        assert!(glob_match("app_*", "app_eu"));
+        assert!(glob_match("app_*", "app_"));
+        assert!(!glob_match("app_*", "ap"));
+        assert!(glob_match("*_test", "orders_test"));
+        assert!(glob_match("t?st", "test"));
+        assert!(!glob_match("t?st", "toast"));
+        assert!(glob_match("*", "anything"));
+        assert!(glob_match("a*b*c", "axxbyyc"));
+        assert!(!glob_match("a*b*c", "axxbyy"));
+        assert!(glob_match("données*", "données_2"));
     }
 }
