@@ -325,7 +325,8 @@ fn postgres_source_through_transaction_pooling() {
         .iter()
         .filter(|(n, _, _)| n == "pg_scrape_collector_success")
         .collect();
-    assert_eq!(collectors.len(), 10, "{stdout}");
+    // Every default collector: the ten of postgres_exporter's kind plus timescaledb.
+    assert_eq!(collectors.len(), 11, "{stdout}");
     for (_, labels, v) in collectors {
         assert_eq!(
             *v,
