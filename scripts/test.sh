@@ -15,6 +15,7 @@ REQUIRED_PACKAGES=(
   "prometheus:prometheus"
   "promtool:prometheus"
   "prometheus-postgres-exporter:prometheus-postgres-exporter"
+  "prometheus-redis-exporter:prometheus-redis-exporter"
   "openssl:openssl"
   "pgbouncer:pgbouncer"
 )

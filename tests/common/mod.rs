@@ -2099,8 +2099,37 @@ pub fn is_postgres_exporter_compat_name(name: &str) -> bool {
     PREFIXES.iter().any(|p| name.starts_with(p)) || NAMES.contains(&name)
 }
 
+/// Metric names kept exactly as redis_exporter emits them, so its dashboards keep
+/// working, although promtool's linter flags them. See docs/redis.md ("Names compared
+/// with redis_exporter"):
+/// - counters without `_total` (typed counter already, only the suffix is off):
+///   `redis_total_error_replies`, `redis_unexpected_error_replies`,
+///   `redis_dump_payload_sanitizations`, `redis_total_reads_processed`,
+///   `redis_total_writes_processed`, `redis_io_threaded_reads_processed`,
+///   `redis_io_threaded_writes_processed`;
+/// - durations in seconds abbreviated `_sec`: `redis_rdb_last_bgsave_duration_sec`,
+///   `redis_rdb_current_bgsave_duration_sec`, `redis_aof_last_rewrite_duration_sec`,
+///   `redis_aof_current_rewrite_duration_sec`.
+pub fn is_redis_exporter_compat_name(name: &str) -> bool {
+    const NAMES: [&str; 11] = [
+        "redis_total_error_replies",
+        "redis_unexpected_error_replies",
+        "redis_dump_payload_sanitizations",
+        "redis_total_reads_processed",
+        "redis_total_writes_processed",
+        "redis_io_threaded_reads_processed",
+        "redis_io_threaded_writes_processed",
+        "redis_rdb_last_bgsave_duration_sec",
+        "redis_rdb_current_bgsave_duration_sec",
+        "redis_aof_last_rewrite_duration_sec",
+        "redis_aof_current_rewrite_duration_sec",
+    ];
+    NAMES.contains(&name)
+}
+
 /// Runs `promtool check metrics` on `body`. Panics on a parse error; returns the lint
-/// findings about names other than the postgres_exporter compatibility names.
+/// findings about names other than the postgres_exporter and redis_exporter
+/// compatibility names.
 pub fn promtool_findings(body: &str) -> Vec<String> {
     let mut child = Command::new("promtool")
         .args(["check", "metrics"])
@@ -2131,7 +2160,7 @@ pub fn promtool_findings(body: &str) -> Vec<String> {
         .filter(|l| !l.trim().is_empty())
         .filter(|l| {
             let name = l.split_whitespace().next().unwrap_or_default();
-            !is_postgres_exporter_compat_name(name)
+            !is_postgres_exporter_compat_name(name) && !is_redis_exporter_compat_name(name)
         })
         .map(str::to_owned)
         .collect()
