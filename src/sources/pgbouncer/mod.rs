@@ -34,8 +34,6 @@ use crate::sources::postgres::{simple, tls, Connection};
 use crate::sources::sql_columns::text;
 use crate::sources::{error_chain, up_family, ErrorReason, PollError, Source, SourceKind};
 
-const APPLICATION_NAME: &str = "stack_exporter";
-
 type Build = fn(&[SimpleQueryRow]) -> Result<Vec<MetricFamily>, PollError>;
 
 /// The SHOW commands polled, in order: (collector label, command, builder).
@@ -60,17 +58,8 @@ pub struct PgBouncerSource {
 
 impl PgBouncerSource {
     pub fn new(config: &PgBouncerConfig, scrubber: Scrubber) -> Self {
-        let connector = tls::prepare(config.url.expose())
-            .map(|mut c| {
-                let pg = c.config_mut();
-                // Shown in the console's SHOW CLIENTS, so operators can tell us apart.
-                if pg.get_application_name().is_none() {
-                    pg.application_name(APPLICATION_NAME);
-                }
-                pg.connect_timeout(config.common.timeout);
-                c
-            })
-            .map_err(|e| scrubber.scrub(&e));
+        let connector =
+            tls::source_connector(config.url.expose(), config.common.timeout, &scrubber);
         PgBouncerSource {
             display_url: config.display_url.clone(),
             connector,

@@ -39,7 +39,6 @@ use collector::Collector;
 // them as `super::columns`.
 use super::sql_columns as columns;
 
-const APPLICATION_NAME: &str = "stack_exporter";
 /// SQLSTATE insufficient_privilege: the role lacks a grant (typically `pg_monitor`).
 const INSUFFICIENT_PRIVILEGE: &str = "42501";
 
@@ -85,16 +84,8 @@ impl Drop for Connection {
 
 impl PostgresSource {
     pub fn new(config: &PostgresConfig, scrubber: Scrubber) -> Self {
-        let connector = tls::prepare(config.url.expose())
-            .map(|mut c| {
-                let pg = c.config_mut();
-                if pg.get_application_name().is_none() {
-                    pg.application_name(APPLICATION_NAME);
-                }
-                pg.connect_timeout(config.common.timeout);
-                c
-            })
-            .map_err(|e| scrubber.scrub(&e));
+        let connector =
+            tls::source_connector(config.url.expose(), config.common.timeout, &scrubber);
         let timeout = config.common.timeout;
         PostgresSource {
             display_url: config.display_url.clone(),

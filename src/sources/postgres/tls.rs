@@ -167,6 +167,27 @@ impl fmt::Debug for PgConnector {
     }
 }
 
+/// The connector a source uses: [`prepare`]d, named `stack_exporter` (shown in
+/// `pg_stat_activity` and PgBouncer's `SHOW CLIENTS`, so operators can tell us apart)
+/// unless the URL names itself, with the connect bounded by the poll timeout. The error
+/// is scrubbed of every secret `scrubber` knows.
+pub(crate) fn source_connector(
+    url: &str,
+    connect_timeout: std::time::Duration,
+    scrubber: &Scrubber,
+) -> Result<PgConnector, String> {
+    prepare(url)
+        .map(|mut c| {
+            let pg = c.config_mut();
+            if pg.get_application_name().is_none() {
+                pg.application_name("stack_exporter");
+            }
+            pg.connect_timeout(connect_timeout);
+            c
+        })
+        .map_err(|e| scrubber.scrub(&e))
+}
+
 /// Parses a `postgres://` URL the way libpq reads its TLS parameters (see the module
 /// docs) and builds the matching connector. Reads `sslrootcert`, `sslcert` and `sslkey`
 /// files, so a missing or unusable file is reported here, naming the path. The error
