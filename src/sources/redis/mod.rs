@@ -3,6 +3,9 @@
 //! `total_connections_received`, which users alert on.
 
 mod info;
+mod keys;
+mod queues;
+mod streams;
 
 use std::time::Duration;
 
@@ -22,14 +25,17 @@ pub struct RedisSource {
     timeout: Duration,
     scrubber: Scrubber,
     connection: Option<MultiplexedConnection>,
+    key_checks: keys::KeyChecks,
 }
 
 impl RedisSource {
     pub fn new(config: &RedisConfig, scrubber: Scrubber) -> Self {
         let client =
             redis::Client::open(config.url.expose()).map_err(|e| scrubber.scrub(&e.to_string()));
+        let key_checks = keys::KeyChecks::new(&config.key_checks, client.as_ref());
         RedisSource {
             display_url: config.display_url.clone(),
+            key_checks,
             client,
             timeout: config.common.timeout,
             scrubber,
@@ -124,6 +130,7 @@ impl Source for RedisSource {
         let text: String = self.command(&redis::cmd("INFO")).await?;
         let fields = info::parse(&text);
         info::instance_info(&fields, out)?;
+        keys::collect(self, out).await;
         out.push(up(true));
         Ok(())
     }
