@@ -15,6 +15,7 @@ mod default;
 mod error;
 mod interpolate;
 mod load;
+mod redis_keys;
 mod render;
 mod schema;
 mod secret;
@@ -23,6 +24,7 @@ mod validate;
 pub use default::builtin_default;
 pub use error::{ConfigError, ConfigErrors};
 pub use load::{find_config_file, load_file, load_str, Env};
+pub use redis_keys::{KeyCheckOptions, KeyRef, QueueLibrary, QueuePreset, RedisKeyChecks};
 pub use secret::Secret;
 
 pub const DEFAULT_LISTEN_ADDRESS: &str = "0.0.0.0:9650";
@@ -237,6 +239,8 @@ pub struct RedisConfig {
     /// already applied. Never log it: use `display_url`.
     pub url: Secret,
     pub display_url: String,
+    /// `check_keys`, `check_streams`, `key_checks` and `queues`.
+    pub key_checks: RedisKeyChecks,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -5,7 +5,8 @@ use serde::Serialize;
 use super::secret::REDACTED;
 use super::validate::fmt_duration;
 use super::{
-    Config, CustomQuery, CustomValueKind, PostgresCollectors, PostgresConfig, SourceCommon, WebAuth,
+    Config, CustomQuery, CustomValueKind, PostgresCollectors, PostgresConfig, RedisConfig,
+    SourceCommon, WebAuth,
 };
 use std::collections::BTreeMap;
 
@@ -19,8 +20,65 @@ struct View<'a> {
     // Left out when empty, so configs without PgBouncer print as they always did.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pgbouncer: Vec<UrlSourceView<'a>>,
-    redis: Vec<UrlSourceView<'a>>,
+    redis: Vec<RedisView<'a>>,
     apps: Vec<AppView<'a>>,
+}
+
+// Key checks are shown only when some are configured, so that other Redis sources print
+// as they always did; when shown, every bound is listed with its effective value.
+#[derive(Serialize)]
+struct RedisView<'a> {
+    #[serde(flatten)]
+    source: UrlSourceView<'a>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    check_keys: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    check_streams: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_checks: Option<KeyChecksView>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    queues: Vec<QueueView<'a>>,
+}
+
+#[derive(Serialize)]
+struct KeyChecksView {
+    max_keys: usize,
+    scan_count: usize,
+    time_budget: String,
+    report_missing: bool,
+}
+
+#[derive(Serialize)]
+struct QueueView<'a> {
+    library: &'static str,
+    name: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    prefix: &'a str,
+}
+
+fn redis(r: &RedisConfig) -> RedisView<'_> {
+    let checks = &r.key_checks;
+    let o = &checks.options;
+    RedisView {
+        source: url_source(&r.common, &r.display_url),
+        check_keys: checks.keys.iter().map(|k| k.to_config_text()).collect(),
+        check_streams: checks.streams.iter().map(|k| k.to_config_text()).collect(),
+        key_checks: (!checks.keys.is_empty() || !checks.streams.is_empty()).then(|| {
+            KeyChecksView {
+                max_keys: o.max_keys,
+                scan_count: o.scan_count,
+                time_budget: fmt_duration(o.time_budget),
+                report_missing: o.report_missing,
+            }
+        }),
+        queues: (checks.queues.iter())
+            .map(|q| QueueView {
+                library: q.library.as_str(),
+                name: &q.name,
+                prefix: &q.prefix,
+            })
+            .collect(),
+    }
 }
 
 #[derive(Serialize)]
@@ -247,9 +305,7 @@ impl Config {
             pgbouncer: (self.pgbouncer.iter())
                 .map(|p| url_source(&p.common, &p.display_url))
                 .collect(),
-            redis: (self.redis.iter())
-                .map(|r| url_source(&r.common, &r.display_url))
-                .collect(),
+            redis: self.redis.iter().map(redis).collect(),
             apps: (self.apps.iter())
                 .map(|a| AppView {
                     name: &a.common.name,

@@ -194,6 +194,30 @@ pub(crate) struct RawRedis {
     pub interval: Option<Dur>,
     pub timeout: Option<Dur>,
     pub labels: Option<BTreeMap<String, Text>>,
+    pub check_keys: Option<Vec<Text>>,
+    pub check_streams: Option<Vec<Text>>,
+    pub key_checks: Option<RawKeyChecks>,
+    pub queues: Option<Vec<RawQueue>>,
+}
+
+/// `redis[].key_checks`: bounds shared by `check_keys` and `check_streams`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawKeyChecks {
+    pub max_keys: Option<Count>,
+    pub scan_count: Option<Count>,
+    pub time_budget: Option<Dur>,
+    pub report_missing: Option<Flag>,
+}
+
+/// `redis[].queues[]`: a job-library preset.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawQueue {
+    // Text rather than an enum so that `${VAR}` works and the error lists the libraries.
+    pub library: Text,
+    pub name: Text,
+    pub prefix: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -21,6 +21,7 @@ use super::{
 use crate::redact::{redact_url, url_secrets, Scrubber};
 
 mod postgres;
+mod redis;
 
 pub(crate) const DEFAULT_INTERVAL: Duration = Duration::from_secs(15);
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -448,7 +449,11 @@ impl Builder {
     }
 
     fn redis(&mut self, raw: RawRedis, p: &FieldPath) -> RedisConfig {
+        let issues_before = self.issues.len();
         let common = self.common(p, raw.name, raw.interval, raw.timeout, raw.labels);
+        let timing_ok = !self.issues[issues_before..]
+            .iter()
+            .any(|i| i.path == p.key("interval") || i.path == p.key("timeout"));
         let password = self.password_file(raw.password_file, p);
         let url = match redis_url(&raw.url.0, password.as_deref()) {
             Ok(u) => u,
@@ -457,10 +462,18 @@ impl Builder {
                 String::new()
             }
         };
+        let checks = redis::RawRedisChecks {
+            check_keys: raw.check_keys,
+            check_streams: raw.check_streams,
+            key_checks: raw.key_checks,
+            queues: raw.queues,
+        };
+        let key_checks = self.redis_key_checks(checks, &common, timing_ok, p);
         RedisConfig {
             common,
             display_url: redact_url(&url),
             url: Secret::new(url),
+            key_checks,
         }
     }
 

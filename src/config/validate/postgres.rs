@@ -132,7 +132,7 @@ impl Builder {
     }
 
     /// The value of an optional number option if it lies in `range`; an issue otherwise.
-    fn ranged(
+    pub(super) fn ranged(
         &mut self,
         value: Option<Count>,
         p: &FieldPath,

@@ -16,6 +16,9 @@
 mod commands;
 mod fields;
 mod info;
+mod keys;
+mod queues;
+mod streams;
 
 use std::collections::{BTreeSet, HashSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -49,14 +52,17 @@ pub struct RedisSource {
     refused: BTreeSet<Optional>,
     /// Problems already logged at warn (or info) level; repeats go to debug.
     logged: HashSet<String>,
+    key_checks: keys::KeyChecks,
 }
 
 impl RedisSource {
     pub fn new(config: &RedisConfig, scrubber: Scrubber) -> Self {
         let client =
             redis::Client::open(config.url.expose()).map_err(|e| scrubber.scrub(&e.to_string()));
+        let key_checks = keys::KeyChecks::new(&config.key_checks, client.as_ref());
         RedisSource {
             display_url: config.display_url.clone(),
+            key_checks,
             client,
             timeout: config.common.timeout,
             scrubber,
@@ -367,6 +373,9 @@ impl Source for RedisSource {
             available.push(labels(&[("cmd", which.label())]), value);
         }
         out.push(available);
+        // Key checks, streams and queue presets never fail the poll: they report their
+        // own success per collector.
+        keys::collect(self, out).await;
         out.push(up(true));
         Ok(())
     }
