@@ -2,6 +2,7 @@
 //! the answer into metric families; everything else (intervals, timeouts, backoff, labels,
 //! self-metrics, publishing) is the scheduler's job, so every kind behaves the same way.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::future::Future;
 
@@ -164,4 +165,29 @@ pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
         source = inner.source();
     }
     text
+}
+
+/// Which problems a source has already logged: one that persists is logged at warn the
+/// first time and at debug afterwards, so a broken collector does not flood the log
+/// every interval.
+#[derive(Debug, Default)]
+pub(crate) struct LogOnce {
+    seen: HashSet<String>,
+}
+
+impl LogOnce {
+    /// True the first time `key` is seen.
+    pub(crate) fn first(&mut self, key: impl Into<String>) -> bool {
+        self.seen.insert(key.into())
+    }
+
+    /// `message` at warn the first time `key` is seen, at debug afterwards. `backend`
+    /// is what the source polls, as shown to users (a redacted URL).
+    pub(crate) fn warn(&mut self, key: impl Into<String>, backend: &str, message: &str) {
+        if self.first(key) {
+            tracing::warn!(backend = %backend, "{message}");
+        } else {
+            tracing::debug!(backend = %backend, "{message}");
+        }
+    }
 }

@@ -23,8 +23,6 @@ mod lists;
 mod pools;
 mod stats;
 
-use std::collections::HashSet;
-
 use tokio_postgres::SimpleQueryRow;
 
 use crate::config::PgBouncerConfig;
@@ -32,6 +30,7 @@ use crate::model::{labels, MetricFamily};
 use crate::redact::Scrubber;
 use crate::sources::postgres::{simple, tls, Connection};
 use crate::sources::sql_columns::text;
+use crate::sources::LogOnce;
 use crate::sources::{error_chain, up_family, ErrorReason, PollError, Source, SourceKind};
 
 type Build = fn(&[SimpleQueryRow]) -> Result<Vec<MetricFamily>, PollError>;
@@ -53,7 +52,7 @@ pub struct PgBouncerSource {
     scrubber: Scrubber,
     connection: Option<Connection>,
     /// Problems already logged at warn level; repeats go to debug.
-    logged: HashSet<String>,
+    logged: LogOnce,
 }
 
 impl PgBouncerSource {
@@ -65,7 +64,7 @@ impl PgBouncerSource {
             connector,
             scrubber,
             connection: None,
-            logged: HashSet::new(),
+            logged: LogOnce::default(),
         }
     }
 
@@ -142,11 +141,7 @@ impl PgBouncerSource {
 
     /// Logs a problem at warn the first time it is seen, at debug afterwards.
     fn log_once(&mut self, key: String, message: &str) {
-        if self.logged.insert(key) {
-            tracing::warn!(pgbouncer = %self.display_url, "{message}");
-        } else {
-            tracing::debug!(pgbouncer = %self.display_url, "{message}");
-        }
+        self.logged.warn(key, &self.display_url, message);
     }
 }
 

@@ -32,7 +32,7 @@ use tokio_postgres::{Client, SimpleQueryMessage, SimpleQueryRow};
 use crate::config::{CustomQuery, PostgresCollectors, PostgresConfig};
 use crate::model::{labels, MetricFamily};
 use crate::redact::Scrubber;
-use crate::sources::{error_chain, up_family, ErrorReason, PollError, Source, SourceKind};
+use crate::sources::{error_chain, up_family, ErrorReason, LogOnce, PollError, Source, SourceKind};
 
 use collector::Collector;
 // The column tables are shared with the PgBouncer source; the collectors keep reaching
@@ -63,7 +63,7 @@ pub struct PostgresSource {
     /// point at the missing grant.
     permission_denied: bool,
     /// Problems already logged at warn level; repeats go to debug.
-    logged: HashSet<String>,
+    logged: LogOnce,
     /// Results of custom queries that run less often than every poll.
     custom_cache: custom::Cache,
 }
@@ -99,7 +99,7 @@ impl PostgresSource {
             db_connections: BTreeMap::new(),
             version_num: 0,
             permission_denied: false,
-            logged: HashSet::new(),
+            logged: LogOnce::default(),
             custom_cache: custom::Cache::default(),
         }
     }
@@ -286,11 +286,7 @@ impl PostgresSource {
     /// Logs a problem at warn the first time it is seen, at debug afterwards, so a
     /// persisting problem does not flood the log every interval.
     fn log_once(&mut self, key: String, message: &str) {
-        if self.logged.insert(key) {
-            tracing::warn!(postgres = %self.display_url, "{message}");
-        } else {
-            tracing::debug!(postgres = %self.display_url, "{message}");
-        }
+        self.logged.warn(key, &self.display_url, message);
     }
 }
 

@@ -65,7 +65,7 @@ pub(super) async fn collect(
     let Some(ext) = extension(source).await? else {
         // Most servers do not have TimescaleDB: that is not a problem worth a warning,
         // and logging it every poll would be noise.
-        if source.logged.insert("timescaledb-absent".to_owned()) {
+        if source.logged.first("timescaledb-absent") {
             tracing::debug!(
                 postgres = %source.display_url,
                 "timescaledb: extension not installed in the URL's database; collector reports nothing"

@@ -20,6 +20,7 @@ use redis::Value;
 use super::RedisSource;
 use crate::config::{KeyRef, RedisKeyChecks};
 use crate::model::{labels, MetricFamily};
+use crate::sources::LogOnce;
 use crate::sources::{ErrorReason, PollError};
 
 /// Keys measured per pipeline: large enough that 1000 keys take a few round trips,
@@ -36,7 +37,7 @@ pub(super) struct KeyChecks {
     /// The URL's database, where the shared connection is always left.
     url_db: u32,
     /// Problems already logged at warn level; repeats go to debug.
-    logged: HashSet<String>,
+    logged: LogOnce,
 }
 
 impl KeyChecks {
@@ -49,7 +50,7 @@ impl KeyChecks {
         KeyChecks {
             config: Arc::new(config.clone()),
             url_db,
-            logged: HashSet::new(),
+            logged: LogOnce::default(),
         }
     }
 }
@@ -209,11 +210,11 @@ impl RedisSource {
     /// Logs a key-check problem at warn level the first time, at debug afterwards.
     pub(super) fn key_check_problem(&mut self, part: &str, message: &str) {
         let message = self.scrubber.scrub(message);
-        if self.key_checks.logged.insert(format!("{part}:{message}")) {
-            tracing::warn!(redis = %self.display_url, collector = part, "{message}");
-        } else {
-            tracing::debug!(redis = %self.display_url, collector = part, "{message}");
-        }
+        self.key_checks.logged.warn(
+            format!("{part}:{message}"),
+            &self.display_url,
+            &format!("{part}: {message}"),
+        );
     }
 }
 

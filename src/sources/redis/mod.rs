@@ -20,7 +20,7 @@ mod keys;
 mod queues;
 mod streams;
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use redis::aio::MultiplexedConnection;
@@ -29,6 +29,7 @@ use redis::{AsyncConnectionConfig, RedisError, RedisResult, Value};
 use crate::config::RedisConfig;
 use crate::model::{labels, MetricFamily};
 use crate::redact::Scrubber;
+use crate::sources::LogOnce;
 use crate::sources::{error_chain, up_family, ErrorReason, PollError, Source, SourceKind};
 
 use commands::Optional;
@@ -51,7 +52,7 @@ pub struct RedisSource {
     /// Optional commands the server refused on the current connection.
     refused: BTreeSet<Optional>,
     /// Problems already logged at warn (or info) level; repeats go to debug.
-    logged: HashSet<String>,
+    logged: LogOnce,
     key_checks: keys::KeyChecks,
 }
 
@@ -68,7 +69,7 @@ impl RedisSource {
             scrubber,
             connection: None,
             refused: BTreeSet::new(),
-            logged: HashSet::new(),
+            logged: LogOnce::default(),
         }
     }
 
@@ -195,11 +196,7 @@ impl RedisSource {
     /// Logs a problem at warn the first time it is seen, at debug afterwards, so a
     /// persisting problem does not flood the log every interval.
     fn log_once(&mut self, key: String, message: &str) {
-        if self.logged.insert(key) {
-            tracing::warn!(redis = %self.display_url, "{message}");
-        } else {
-            tracing::debug!(redis = %self.display_url, "{message}");
-        }
+        self.logged.warn(key, &self.display_url, message);
     }
 
     /// `INFO ALL`, or plain `INFO` where that is refused (some proxies and old servers).
@@ -341,7 +338,7 @@ impl Source for RedisSource {
         let unknown = info::unknown_fields(&info);
         if !unknown.is_empty() {
             let key = format!("unknown:{}", unknown.join(","));
-            if self.logged.insert(key) {
+            if self.logged.first(key) {
                 tracing::info!(
                     redis = %self.display_url,
                     fields = %unknown.join(" "),
