@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::{metrics, sample_value};
+
 use std::io::Read;
 use std::time::Duration;
 
@@ -15,21 +17,6 @@ fn write_config(dir: &tempfile::TempDir, yaml: &str) -> std::path::PathBuf {
     let path = dir.path().join("stack_exporter.yml");
     std::fs::write(&path, yaml).unwrap();
     path
-}
-
-/// The value of the first sample line that starts with `prefix` (name and labels).
-fn sample_value(body: &str, prefix: &str) -> Option<f64> {
-    body.lines()
-        .filter(|l| !l.starts_with('#'))
-        .find(|l| l.starts_with(prefix))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-}
-
-fn metrics(exporter: &ExporterProcess) -> String {
-    let r = exporter.get("/metrics");
-    assert_eq!(r.status, 200, "/metrics answered {}", r.status);
-    r.text()
 }
 
 fn wait_ready(exporter: &ExporterProcess) {

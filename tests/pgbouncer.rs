@@ -3,50 +3,12 @@
 
 mod common;
 
-use std::collections::BTreeMap;
+use common::{metrics, samples, value, Samples};
+
 use std::time::{Duration, Instant};
 
 use common::pgbouncer_users::{ADMIN, APP, INTRUDER, STATS};
 use common::{wait_until, ExporterProcess, TempPgBouncer, TempPostgres};
-
-type Samples = Vec<(String, BTreeMap<String, String>, f64)>;
-
-/// Sample lines as (name, labels, value); good enough for the label values used here.
-fn samples(body: &str) -> Samples {
-    body.lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .filter_map(|line| {
-            let (series, value) = line.rsplit_once(' ')?;
-            let (name, labels) = match series.split_once('{') {
-                Some((n, rest)) => (n, rest.trim_end_matches('}')),
-                None => (series, ""),
-            };
-            let mut map = BTreeMap::new();
-            for pair in labels.split("\",").filter(|p| !p.is_empty()) {
-                let (k, v) = pair.split_once("=\"")?;
-                map.insert(k.to_owned(), v.trim_end_matches('"').to_owned());
-            }
-            Some((name.to_owned(), map, value.parse().ok()?))
-        })
-        .collect()
-}
-
-fn value(s: &Samples, name: &str, want: &[(&str, &str)]) -> Option<f64> {
-    s.iter()
-        .find(|(n, l, _)| {
-            n == name
-                && want
-                    .iter()
-                    .all(|(k, v)| l.get(*k).map(String::as_str) == Some(*v))
-        })
-        .map(|(_, _, v)| *v)
-}
-
-fn metrics(exporter: &ExporterProcess) -> String {
-    let r = exporter.get("/metrics");
-    assert_eq!(r.status, 200, "/metrics answered {}", r.status);
-    r.text()
-}
 
 /// An exporter polling PgBouncer's console as `STATS` every second; the password comes
 /// from a password_file.

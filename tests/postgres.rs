@@ -2,67 +2,9 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::process::Command;
+use common::{names, once, samples, value};
 
 use common::TempPostgres;
-
-/// Runs `stack_exporter --once` with `yaml` and returns (exit code, stdout, stderr).
-fn once(yaml: &str) -> (i32, String, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("config.yml");
-    std::fs::write(&path, yaml).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_stack_exporter"))
-        .args(["--once", "--config.file", path.to_str().unwrap()])
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// Sample lines as (name, labels, value).
-fn samples(body: &str) -> Vec<(String, BTreeMap<String, String>, f64)> {
-    body.lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .map(|line| {
-            let (series, value) = line.rsplit_once(' ').unwrap();
-            let (name, labels) = match series.split_once('{') {
-                Some((n, rest)) => (n, rest.trim_end_matches('}')),
-                None => (series, ""),
-            };
-            let mut map = BTreeMap::new();
-            // Good enough for the label values we assert on (no `",` inside them).
-            for pair in labels.split("\",").filter(|p| !p.is_empty()) {
-                let (k, v) = pair.split_once("=\"").unwrap();
-                map.insert(k.to_owned(), v.trim_end_matches('"').to_owned());
-            }
-            (name.to_owned(), map, value.parse().unwrap())
-        })
-        .collect()
-}
-
-fn value(
-    samples: &[(String, BTreeMap<String, String>, f64)],
-    name: &str,
-    want: &[(&str, &str)],
-) -> Option<f64> {
-    samples
-        .iter()
-        .find(|(n, l, _)| {
-            n == name
-                && want
-                    .iter()
-                    .all(|(k, v)| l.get(*k).map(String::as_str) == Some(*v))
-        })
-        .map(|(_, _, v)| *v)
-}
-
-fn names(samples: &[(String, BTreeMap<String, String>, f64)]) -> std::collections::BTreeSet<&str> {
-    samples.iter().map(|(n, _, _)| n.as_str()).collect()
-}
 
 const COLLECTORS: [&str; 11] = [
     "postmaster",

@@ -4,7 +4,8 @@
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet};
+use common::series_labels;
+
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -28,27 +29,6 @@ const RENAMED: &[(&str, &str)] = &[
         "pg_stat_bgwriter_stats_reset_timestamp_seconds",
     ),
 ];
-
-fn series_labels(body: &str) -> BTreeMap<String, BTreeSet<String>> {
-    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for line in body
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-    {
-        let series = line.rsplit_once(' ').map(|(s, _)| s).unwrap_or(line);
-        let (name, labels) = match series.split_once('{') {
-            Some((n, rest)) => (n, rest),
-            None => (series, ""),
-        };
-        let entry = out.entry(name.to_owned()).or_default();
-        for part in labels.split("\",") {
-            if let Some((k, _)) = part.split_once("=\"") {
-                entry.insert(k.trim_start_matches(',').to_owned());
-            }
-        }
-    }
-    out
-}
 
 #[test]
 fn we_emit_every_postgres_exporter_name_with_its_labels() {

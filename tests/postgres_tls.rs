@@ -3,27 +3,14 @@
 
 mod common;
 
+use common::{metrics, sample_value};
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 use common::{tempdir, wait_until, ExporterProcess, TempPostgres};
-
-/// The value of the first sample line that starts with `prefix` (name and labels).
-fn sample_value(body: &str, prefix: &str) -> Option<f64> {
-    body.lines()
-        .filter(|l| !l.starts_with('#'))
-        .find(|l| l.starts_with(prefix))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-}
-
-fn metrics(exporter: &ExporterProcess) -> String {
-    let r = exporter.get("/metrics");
-    assert_eq!(r.status, 200, "/metrics answered {}", r.status);
-    r.text()
-}
 
 fn pg_up(body: &str, source: &str) -> Option<f64> {
     sample_value(body, &format!("pg_up{{source=\"{source}\"}}"))

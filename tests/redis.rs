@@ -4,62 +4,11 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::process::Command;
+use common::{once, samples, value};
+
 use std::time::Duration;
 
 use common::{ExporterProcess, TempRedis};
-
-/// Runs `stack_exporter --once` with `yaml`; returns (exit code, stdout, stderr).
-fn once(yaml: &str) -> (i32, String, String) {
-    let dir = common::tempdir("stack-exporter-redis-once-");
-    let path = dir.path().join("config.yml");
-    std::fs::write(&path, yaml).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_stack_exporter"))
-        .args(["--once", "--config.file", path.to_str().unwrap()])
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-type Samples = Vec<(String, BTreeMap<String, String>, f64)>;
-
-/// Sample lines as (name, labels, value).
-fn samples(body: &str) -> Samples {
-    body.lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .filter_map(|line| {
-            let (series, value) = line.rsplit_once(' ')?;
-            let (name, labels) = match series.split_once('{') {
-                Some((n, rest)) => (n, rest.trim_end_matches('}')),
-                None => (series, ""),
-            };
-            let mut map = BTreeMap::new();
-            // Good enough for the label values asserted on here (no `",` inside them).
-            for pair in labels.split("\",").filter(|p| !p.is_empty()) {
-                let (k, v) = pair.split_once("=\"")?;
-                map.insert(k.to_owned(), v.trim_end_matches('"').to_owned());
-            }
-            Some((name.to_owned(), map, value.parse().ok()?))
-        })
-        .collect()
-}
-
-fn value(samples: &Samples, name: &str, want: &[(&str, &str)]) -> Option<f64> {
-    samples
-        .iter()
-        .find(|(n, l, _)| {
-            n == name
-                && want
-                    .iter()
-                    .all(|(k, v)| l.get(*k).map(String::as_str) == Some(*v))
-        })
-        .map(|(_, _, v)| *v)
-}
 
 fn config_for(url: &str) -> String {
     format!("redis:\n  - name: cache\n    url: \"{url}\"\n")

@@ -3,7 +3,8 @@
 
 mod common;
 
-use std::collections::BTreeMap;
+use common::{once_ok, samples, value, Samples};
+
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -11,55 +12,6 @@ use std::time::Duration;
 
 use common::{ExporterProcess, TempRedis};
 use stack_exporter::config::{load_str, Env, QueueLibrary};
-
-type Samples = Vec<(String, BTreeMap<String, String>, f64)>;
-
-/// Runs `stack_exporter --once` with `yaml`; returns stdout, panicking on failure.
-fn once(yaml: &str) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("config.yml");
-    std::fs::write(&path, yaml).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_stack_exporter"))
-        .args(["--once", "--config.file", path.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "--once failed: {stderr}\n{stdout}");
-    stdout
-}
-
-/// Sample lines as (name, labels, value).
-fn samples(body: &str) -> Samples {
-    body.lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .map(|line| {
-            let (series, value) = line.rsplit_once(' ').unwrap();
-            let (name, labels) = match series.split_once('{') {
-                Some((n, rest)) => (n, rest.trim_end_matches('}')),
-                None => (series, ""),
-            };
-            let mut map = BTreeMap::new();
-            // Good enough for the label values used here (no `",` inside them).
-            for pair in labels.split("\",").filter(|p| !p.is_empty()) {
-                let (k, v) = pair.split_once("=\"").unwrap();
-                map.insert(k.to_owned(), v.trim_end_matches('"').to_owned());
-            }
-            (name.to_owned(), map, value.parse().unwrap())
-        })
-        .collect()
-}
-
-fn value(s: &Samples, name: &str, want: &[(&str, &str)]) -> Option<f64> {
-    s.iter()
-        .find(|(n, l, _)| {
-            n == name
-                && want
-                    .iter()
-                    .all(|(k, v)| l.get(*k).map(String::as_str) == Some(*v))
-        })
-        .map(|(_, _, v)| *v)
-}
 
 fn count(s: &Samples, name: &str) -> usize {
     s.iter().filter(|(n, _, _)| n == name).count()
@@ -120,7 +72,7 @@ fn exact_keys_of_every_type_in_two_databases_and_missing_keys() {
     let redis = TempRedis::start();
     fill_every_type(&redis);
     let checks = "    check_keys: [jobs, tags, board, user, greeting, counter, big, log, missing, \"2:jobs\", \"2:settings\", \"2:nope\", \"2:q:*\"]\n";
-    let s = samples(&once(&source(&redis, "", checks)));
+    let s = samples(&once_ok(&source(&redis, "", checks)));
     let size = |db: &str, key: &str| value(&s, "redis_key_size", &[("db", db), ("key", key)]);
     assert_eq!(size("db0", "jobs"), Some(3.0));
     assert_eq!(size("db0", "tags"), Some(2.0));
@@ -156,7 +108,7 @@ fn exact_keys_of_every_type_in_two_databases_and_missing_keys() {
     assert_eq!(value(&s, "redis_up", &[]), Some(1.0));
 
     let with_missing = format!("{checks}    key_checks: {{ report_missing: true }}\n");
-    let s = samples(&once(&source(&redis, "", &with_missing)));
+    let s = samples(&once_ok(&source(&redis, "", &with_missing)));
     let size = |db: &str, key: &str| value(&s, "redis_key_size", &[("db", db), ("key", key)]);
     assert_eq!(size("db0", "missing"), Some(0.0));
     assert_eq!(size("db2", "nope"), Some(0.0));
@@ -211,7 +163,7 @@ fn a_pattern_over_100k_keys_is_cut_at_max_keys_and_at_the_time_budget() {
     assert_eq!(redis.cli(&["DBSIZE"]), "100000");
 
     // Bounded by max_keys.
-    let s = samples(&once(&source(
+    let s = samples(&once_ok(&source(
         &redis,
         "",
         "    check_keys: [\"k:*\"]\n    key_checks: { max_keys: 500, scan_count: 100 }\n",
@@ -275,7 +227,7 @@ fn streams_with_two_consumer_groups() {
          SET orders:note not-a-stream\n\
          SELECT 1\nXADD ev1 * n 1\n",
     );
-    let s = samples(&once(&source(
+    let s = samples(&once_ok(&source(
         &redis,
         "",
         "    check_streams: [events, \"orders:*\", \"1:ev1\", gone]\n",
@@ -337,7 +289,7 @@ fn streams_with_two_consumer_groups() {
     assert_eq!(value(&s, "redis_key_checks_keys", &streams), Some(4.0));
 
     // A key that is not a stream is a problem of the streams collector only.
-    let s = samples(&once(&source(
+    let s = samples(&once_ok(&source(
         &redis,
         "",
         "    check_streams: [events, \"orders:note\"]\n",
@@ -474,7 +426,7 @@ fn queue_presets_read_each_librarys_layout() {
     // A key of the wrong type fails the queues collector alone; the rest is served.
     redis.cli(&["DEL", "queue:default"]);
     redis.cli(&["SET", "queue:default", "oops"]);
-    let s = samples(&once(&yaml));
+    let s = samples(&once_ok(&yaml));
     assert_eq!(
         value(
             &s,
@@ -514,7 +466,7 @@ fn every_new_name_passes_promtool() {
         &redis,
         "XGROUP CREATE log g 0\nLPUSH bull:q:wait 1\nLPUSH queue:default x\n",
     );
-    let body = once(&source(
+    let body = once_ok(&source(
         &redis,
         "",
         "    check_keys: [jobs, counter, \"2:q:*\"]\n    check_streams: [log]\n    queues: [{ library: bullmq, name: q }, { library: sidekiq, name: default }]\n",

@@ -2165,3 +2165,129 @@ pub fn promtool_findings(body: &str) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
+
+/// Sample lines of an exposition as (name, labels, value).
+pub type Samples = Vec<(String, BTreeMap<String, String>, f64)>;
+
+/// Parses the sample lines of a text exposition (comments skipped). Label values are
+/// unescaped (`\\`, `\"`, `\n`); a line that does not parse panics, naming it.
+pub fn samples(body: &str) -> Samples {
+    body.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|line| parse_sample(line).unwrap_or_else(|| panic!("unparsable sample line: {line}")))
+        .collect()
+}
+
+fn parse_sample(line: &str) -> Option<(String, BTreeMap<String, String>, f64)> {
+    let name_end = line.find(['{', ' '])?;
+    let name = line[..name_end].to_owned();
+    let mut labels = BTreeMap::new();
+    let mut rest = &line[name_end..];
+    if let Some(inner) = rest.strip_prefix('{') {
+        let mut chars = inner.char_indices().peekable();
+        let consumed = loop {
+            // label name up to `="`
+            let start = chars.peek()?.0;
+            if inner[start..].starts_with('}') {
+                break start + 1;
+            }
+            let eq = inner[start..].find("=\"")? + start;
+            let key = inner[start..eq].trim_start_matches(',').to_owned();
+            while chars.peek().is_some_and(|(i, _)| *i < eq + 2) {
+                chars.next();
+            }
+            let mut value = String::new();
+            loop {
+                let (_, c) = chars.next()?;
+                match c {
+                    '\\' => match chars.next()?.1 {
+                        'n' => value.push('\n'),
+                        other => value.push(other),
+                    },
+                    '"' => break,
+                    c => value.push(c),
+                }
+            }
+            labels.insert(key, value);
+            if chars.peek().is_some_and(|(_, c)| *c == ',') {
+                chars.next();
+            }
+        };
+        rest = &inner[consumed..];
+    }
+    let mut fields = rest.split_whitespace();
+    let value = match fields.next()? {
+        "+Inf" => f64::INFINITY,
+        "-Inf" => f64::NEG_INFINITY,
+        v => v.parse().ok()?,
+    };
+    Some((name, labels, value))
+}
+
+/// The value of the first sample named `name` whose labels include all of `want`.
+pub fn value(samples: &Samples, name: &str, want: &[(&str, &str)]) -> Option<f64> {
+    samples
+        .iter()
+        .find(|(n, l, _)| {
+            n == name
+                && want
+                    .iter()
+                    .all(|(k, v)| l.get(*k).map(String::as_str) == Some(*v))
+        })
+        .map(|(_, _, v)| *v)
+}
+
+/// The distinct metric names of `samples`.
+pub fn names(samples: &Samples) -> std::collections::BTreeSet<&str> {
+    samples.iter().map(|(n, _, _)| n.as_str()).collect()
+}
+
+/// Every metric name of an exposition with the set of label names it carries.
+pub fn series_labels(body: &str) -> BTreeMap<String, std::collections::BTreeSet<String>> {
+    let mut out: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+    for (name, labels, _) in samples(body) {
+        out.entry(name).or_default().extend(labels.into_keys());
+    }
+    out
+}
+
+/// The value of the first sample line that starts with `prefix` (name and labels as
+/// written, e.g. `pg_up{source="db"}`).
+pub fn sample_value(body: &str, prefix: &str) -> Option<f64> {
+    body.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find(|l| l.starts_with(prefix))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+/// Runs `stack_exporter --once` with `yaml`; returns (exit code, stdout, stderr).
+pub fn once(yaml: &str) -> (i32, String, String) {
+    let dir = tempdir("stack-exporter-once-");
+    let path = dir.path().join("config.yml");
+    fs::write(&path, yaml).expect("write config");
+    let out = Command::new(exporter_bin())
+        .args(["--once", "--config.file"])
+        .arg(&path)
+        .output()
+        .expect("run the exporter");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// [`once`] that must succeed; returns stdout.
+pub fn once_ok(yaml: &str) -> String {
+    let (code, stdout, stderr) = once(yaml);
+    assert_eq!(code, 0, "--once failed: {stderr}\n{stdout}");
+    stdout
+}
+
+/// `GET /metrics`, which must answer 200.
+pub fn metrics(exporter: &ExporterProcess) -> String {
+    let r = exporter.get("/metrics");
+    assert_eq!(r.status, 200, "/metrics answered {}", r.status);
+    r.text()
+}
