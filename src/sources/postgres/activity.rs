@@ -48,11 +48,8 @@ pub(super) async fn collect(
         .await?;
     let mut by_state = families(&rows, &["datname", "state"], BY_STATE, version)?;
     let databases: Vec<String> = source
-        .query("SELECT datname FROM pg_database WHERE NOT datistemplate AND datallowconn")
-        .await?
-        .iter()
-        .filter_map(|r| r.try_get(0).ok().flatten().map(str::to_owned))
-        .collect();
+        .first_column("SELECT datname FROM pg_database WHERE NOT datistemplate AND datallowconn")
+        .await?;
     for family in &mut by_state {
         zero_fill(family, ("datname", &databases), ("state", &STATES));
     }

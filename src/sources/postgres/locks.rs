@@ -39,11 +39,8 @@ pub(super) async fn collect(
         .await?;
     let mut locks = families(&rows, &["datname", "mode"], LOCKS, version)?;
     let databases: Vec<String> = source
-        .query("SELECT datname FROM pg_database")
-        .await?
-        .iter()
-        .filter_map(|r| r.try_get(0).ok().flatten().map(str::to_owned))
-        .collect();
+        .first_column("SELECT datname FROM pg_database")
+        .await?;
     for family in &mut locks {
         zero_fill(family, ("datname", &databases), ("mode", &MODES));
     }

@@ -163,6 +163,16 @@ impl PostgresSource {
         self.query_with_timeout(sql, self.statement_timeout).await
     }
 
+    /// The first column of every row of `sql`, NULLs left out: for name lists.
+    pub(super) async fn first_column(&mut self, sql: &str) -> Result<Vec<String>, PollError> {
+        Ok(self
+            .query(sql)
+            .await?
+            .iter()
+            .filter_map(|r| r.try_get(0).ok().flatten().map(str::to_owned))
+            .collect())
+    }
+
     /// Runs `sql` on the main connection, the server cancelling it after `timeout`.
     pub(super) async fn query_with_timeout(
         &mut self,

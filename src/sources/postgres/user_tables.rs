@@ -114,17 +114,14 @@ pub(super) async fn collect(
     {
         exact
     } else {
-        let discovered: Vec<String> = source
-            .query(
+        let discovered = source
+            .first_column(
                 "SELECT datname FROM pg_database \
                  WHERE datallowconn AND NOT datistemplate \
                    AND has_database_privilege(datname, 'CONNECT') \
                  ORDER BY datname",
             )
-            .await?
-            .iter()
-            .filter_map(|r| r.try_get(0).ok().flatten().map(str::to_owned))
-            .collect();
+            .await?;
         let mut wanted: Vec<String> = discovered
             .into_iter()
             .filter(|d| {
