@@ -64,6 +64,7 @@ pub fn builtin_default(env: &Env) -> Result<Config, ConfigErrors> {
             common: common("redis"),
             display_url: redact_url(&redis_url),
             url: Secret::new(redis_url),
+            tls: Default::default(),
         }],
         apps: Vec::new(),
     })

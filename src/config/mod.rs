@@ -237,6 +237,21 @@ pub struct RedisConfig {
     /// already applied. Never log it: use `display_url`.
     pub url: Secret,
     pub display_url: String,
+    /// TLS settings for `rediss://` / `valkeys://`; all unset means Mozilla's roots.
+    pub tls: RedisTls,
+}
+
+/// `redis[].tls`: files already checked readable and parseable by validation, paths
+/// resolved against the config file's directory.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RedisTls {
+    /// PEM CA certificates to trust instead of the built-in Mozilla roots.
+    pub ca_file: Option<PathBuf>,
+    /// Client certificate (PEM chain) and its unencrypted key, always set together.
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+    /// Accept any server certificate: encryption without authentication of the server.
+    pub insecure_skip_verify: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -5,7 +5,8 @@ use serde::Serialize;
 use super::secret::REDACTED;
 use super::validate::fmt_duration;
 use super::{
-    Config, CustomQuery, CustomValueKind, PostgresCollectors, PostgresConfig, SourceCommon, WebAuth,
+    Config, CustomQuery, CustomValueKind, PostgresCollectors, PostgresConfig, RedisTls,
+    SourceCommon, WebAuth,
 };
 use std::collections::BTreeMap;
 
@@ -19,7 +20,7 @@ struct View<'a> {
     // Left out when empty, so configs without PgBouncer print as they always did.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pgbouncer: Vec<UrlSourceView<'a>>,
-    redis: Vec<UrlSourceView<'a>>,
+    redis: Vec<RedisView<'a>>,
     apps: Vec<AppView<'a>>,
 }
 
@@ -48,6 +49,37 @@ struct UrlSourceView<'a> {
     timeout: String,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     labels: &'a BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+struct RedisView<'a> {
+    #[serde(flatten)]
+    source: UrlSourceView<'a>,
+    // Left out when nothing is set, so plain-TCP sources print as they always did. The
+    // file paths are not secrets (the files' contents never enter the view).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls: Option<RedisTlsView>,
+}
+
+#[derive(Serialize)]
+struct RedisTlsView {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ca_file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cert_file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_file: Option<String>,
+    insecure_skip_verify: bool,
+}
+
+fn redis_tls(tls: &RedisTls) -> Option<RedisTlsView> {
+    let path = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
+    (*tls != RedisTls::default()).then(|| RedisTlsView {
+        ca_file: path(&tls.ca_file),
+        cert_file: path(&tls.cert_file),
+        key_file: path(&tls.key_file),
+        insecure_skip_verify: tls.insecure_skip_verify,
+    })
 }
 
 #[derive(Serialize)]
@@ -248,7 +280,10 @@ impl Config {
                 .map(|p| url_source(&p.common, &p.display_url))
                 .collect(),
             redis: (self.redis.iter())
-                .map(|r| url_source(&r.common, &r.display_url))
+                .map(|r| RedisView {
+                    source: url_source(&r.common, &r.display_url),
+                    tls: redis_tls(&r.tls),
+                })
                 .collect(),
             apps: (self.apps.iter())
                 .map(|a| AppView {

@@ -191,9 +191,20 @@ pub(crate) struct RawRedis {
     pub name: Text,
     pub url: Text,
     pub password_file: Option<Text>,
+    pub tls: Option<RawRedisTls>,
     pub interval: Option<Dur>,
     pub timeout: Option<Dur>,
     pub labels: Option<BTreeMap<String, Text>>,
+}
+
+/// `redis[].tls`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRedisTls {
+    pub ca_file: Option<Text>,
+    pub cert_file: Option<Text>,
+    pub key_file: Option<Text>,
+    pub insecure_skip_verify: Option<Flag>,
 }
 
 #[derive(Debug, Deserialize)]

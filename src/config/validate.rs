@@ -21,6 +21,7 @@ use super::{
 use crate::redact::{redact_url, url_secrets, Scrubber};
 
 mod postgres;
+mod redis_tls;
 
 pub(crate) const DEFAULT_INTERVAL: Duration = Duration::from_secs(15);
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -457,10 +458,12 @@ impl Builder {
                 String::new()
             }
         };
+        let tls = self.redis_tls(raw.tls, &url, p);
         RedisConfig {
             common,
             display_url: redact_url(&url),
             url: Secret::new(url),
+            tls,
         }
     }
 
