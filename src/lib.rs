@@ -12,3 +12,4 @@ pub mod scheduler;
 pub mod selfmetrics;
 pub mod server;
 pub mod sources;
+pub(crate) mod tls;

@@ -65,6 +65,7 @@ pub fn builtin_default(env: &Env) -> Result<Config, ConfigErrors> {
             display_url: redact_url(&redis_url),
             url: Secret::new(redis_url),
             key_checks: Default::default(),
+            tls: Default::default(),
         }],
         apps: Vec::new(),
     })

@@ -241,6 +241,21 @@ pub struct RedisConfig {
     pub display_url: String,
     /// `check_keys`, `check_streams`, `key_checks` and `queues`.
     pub key_checks: RedisKeyChecks,
+    /// TLS settings for `rediss://` / `valkeys://`; all unset means Mozilla's roots.
+    pub tls: RedisTls,
+}
+
+/// `redis[].tls`: files already checked readable and parseable by validation, paths
+/// resolved against the config file's directory.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RedisTls {
+    /// PEM CA certificates to trust instead of the built-in Mozilla roots.
+    pub ca_file: Option<PathBuf>,
+    /// Client certificate (PEM chain) and its unencrypted key, always set together.
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+    /// Accept any server certificate: encryption without authentication of the server.
+    pub insecure_skip_verify: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -6,7 +6,7 @@ use super::secret::REDACTED;
 use super::validate::fmt_duration;
 use super::{
     Config, CustomQuery, CustomValueKind, PostgresCollectors, PostgresConfig, RedisConfig,
-    SourceCommon, WebAuth,
+    RedisTls, SourceCommon, WebAuth,
 };
 use std::collections::BTreeMap;
 
@@ -30,6 +30,10 @@ struct View<'a> {
 struct RedisView<'a> {
     #[serde(flatten)]
     source: UrlSourceView<'a>,
+    // Left out when nothing is set, so plain-TCP sources print as they always did. The
+    // file paths are not secrets (the files' contents never enter the view).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls: Option<RedisTlsView>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     check_keys: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -61,6 +65,7 @@ fn redis(r: &RedisConfig) -> RedisView<'_> {
     let o = &checks.options;
     RedisView {
         source: url_source(&r.common, &r.display_url),
+        tls: redis_tls(&r.tls),
         check_keys: checks.keys.iter().map(|k| k.to_config_text()).collect(),
         check_streams: checks.streams.iter().map(|k| k.to_config_text()).collect(),
         key_checks: (!checks.keys.is_empty() || !checks.streams.is_empty()).then(|| {
@@ -106,6 +111,27 @@ struct UrlSourceView<'a> {
     timeout: String,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     labels: &'a BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+struct RedisTlsView {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ca_file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cert_file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_file: Option<String>,
+    insecure_skip_verify: bool,
+}
+
+fn redis_tls(tls: &RedisTls) -> Option<RedisTlsView> {
+    let path = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
+    (*tls != RedisTls::default()).then(|| RedisTlsView {
+        ca_file: path(&tls.ca_file),
+        cert_file: path(&tls.cert_file),
+        key_file: path(&tls.key_file),
+        insecure_skip_verify: tls.insecure_skip_verify,
+    })
 }
 
 #[derive(Serialize)]

@@ -191,6 +191,7 @@ pub(crate) struct RawRedis {
     pub name: Text,
     pub url: Text,
     pub password_file: Option<Text>,
+    pub tls: Option<RawRedisTls>,
     pub interval: Option<Dur>,
     pub timeout: Option<Dur>,
     pub labels: Option<BTreeMap<String, Text>>,
@@ -218,6 +219,16 @@ pub(crate) struct RawQueue {
     pub library: Text,
     pub name: Text,
     pub prefix: Option<Text>,
+}
+
+/// `redis[].tls`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRedisTls {
+    pub ca_file: Option<Text>,
+    pub cert_file: Option<Text>,
+    pub key_file: Option<Text>,
+    pub insecure_skip_verify: Option<Flag>,
 }
 
 #[derive(Debug, Deserialize)]

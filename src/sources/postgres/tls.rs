@@ -31,14 +31,12 @@
 //!   not offer it there.
 
 use std::fmt;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
-use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{
     CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
@@ -50,6 +48,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 use url::Url;
 
 use crate::redact::{percent_decode, url_secrets, Scrubber};
+use crate::tls::{describe, read_cert_chain, read_key, read_roots};
 
 /// URL parameters this module handles; tokio-postgres never sees them.
 const TLS_PARAMS: [&str; 8] = [
@@ -219,11 +218,13 @@ fn prepare_unscrubbed(url: &str) -> Result<PgConnector, String> {
     }
     let roots = match params.sslrootcert.as_deref() {
         None | Some("system") => Roots::BuiltIn,
-        Some(path) => Roots::File(read_roots(path)?),
+        Some(path) => Roots::File(read_roots("sslrootcert", path)?),
     };
     let client_auth = match (params.sslcert.as_deref(), params.sslkey.as_deref()) {
         (None, None) => None,
-        (Some(cert), Some(key)) => Some((read_cert_chain(cert)?, read_key(key)?)),
+        (Some(cert), Some(key)) => {
+            Some((read_cert_chain("sslcert", cert)?, read_key("sslkey", key)?))
+        }
         (Some(_), None) => {
             return Err("sslcert needs sslkey (the client certificate's private key)".into())
         }
@@ -327,12 +328,8 @@ impl PgConnector {
 /// If `error` is a TLS failure (a handshake that failed, a certificate that was refused,
 /// a server without TLS when TLS is required), a clear one-line description of it.
 pub(crate) fn failure(error: &tokio_postgres::Error) -> Option<String> {
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = cause {
-        if let Some(tls) = as_rustls_error(e) {
-            return Some(describe(tls));
-        }
-        cause = e.source();
+    if let Some(tls) = crate::tls::rustls_error_in(error) {
+        return Some(describe(tls, "sslrootcert"));
     }
     // tokio-postgres's TLS error kind is private; its fixed text is the only mark of it.
     if error.to_string() == "error performing TLS handshake" {
@@ -347,65 +344,6 @@ pub(crate) fn failure(error: &tokio_postgres::Error) -> Option<String> {
         return Some(detail);
     }
     None
-}
-
-fn as_rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
-    if let Some(tls) = e.downcast_ref::<rustls::Error>() {
-        return Some(tls);
-    }
-    // io::Error::source skips the error it wraps, so look inside explicitly.
-    e.downcast_ref::<std::io::Error>()
-        .and_then(|io| io.get_ref())
-        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-}
-
-fn describe(error: &rustls::Error) -> String {
-    match error {
-        rustls::Error::InvalidCertificate(cert) => {
-            let why = match cert {
-                CertificateError::NotValidForName => {
-                    "certificate not valid for the host name".to_string()
-                }
-                CertificateError::NotValidForNameContext {
-                    expected,
-                    presented,
-                } => {
-                    let name = expected.to_str();
-                    if presented.is_empty() {
-                        format!("certificate not valid for name {name} (it names no host)")
-                    } else {
-                        let names: Vec<&str> = presented.iter().map(|n| plain_name(n)).collect();
-                        format!(
-                            "certificate not valid for name {name} (it is valid for {})",
-                            names.join(", ")
-                        )
-                    }
-                }
-                CertificateError::UnknownIssuer => {
-                    "certificate not issued by a trusted CA (check sslrootcert)".to_string()
-                }
-                other => other.to_string(),
-            };
-            format!("certificate verification failed: {why}")
-        }
-        rustls::Error::AlertReceived(alert) => {
-            format!("the server ended the TLS handshake with alert {alert:?}")
-        }
-        other => format!("TLS error: {other}"),
-    }
-}
-
-/// `localhost` for webpki's `DnsName("localhost")`, `10.0.0.1` for `IpAddress(10.0.0.1)`.
-fn plain_name(presented: &str) -> &str {
-    presented
-        .strip_prefix("DnsName(\"")
-        .and_then(|n| n.strip_suffix("\")"))
-        .or_else(|| {
-            presented
-                .strip_prefix("IpAddress(")
-                .and_then(|n| n.strip_suffix(')'))
-        })
-        .unwrap_or(presented)
 }
 
 /// Removes the TLS parameters from `url`'s query and returns them. The rest of the query
@@ -444,48 +382,6 @@ fn take_tls_params(url: &mut Url) -> Result<TlsParams, String> {
     let rest = kept.join("&");
     url.set_query(if rest.is_empty() { None } else { Some(&rest) });
     Ok(params)
-}
-
-fn read_file(what: &str, path: &str) -> Result<Vec<u8>, String> {
-    std::fs::read(Path::new(path)).map_err(|e| format!("cannot read {what} file `{path}`: {e}"))
-}
-
-fn read_roots(path: &str) -> Result<RootCertStore, String> {
-    let pem = read_file("sslrootcert", path)?;
-    let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(&pem) {
-        let cert = cert.map_err(|e| format!("sslrootcert file `{path}`: invalid PEM: {e}"))?;
-        roots
-            .add(cert)
-            .map_err(|e| format!("sslrootcert file `{path}`: unusable certificate: {e}"))?;
-    }
-    if roots.is_empty() {
-        return Err(format!(
-            "sslrootcert file `{path}` holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
-        ));
-    }
-    Ok(roots)
-}
-
-fn read_cert_chain(path: &str) -> Result<Vec<CertificateDer<'static>>, String> {
-    let pem = read_file("sslcert", path)?;
-    let chain = CertificateDer::pem_slice_iter(&pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("sslcert file `{path}`: invalid PEM: {e}"))?;
-    if chain.is_empty() {
-        return Err(format!("sslcert file `{path}` holds no PEM certificate"));
-    }
-    Ok(chain)
-}
-
-fn read_key(path: &str) -> Result<PrivateKeyDer<'static>, String> {
-    let pem = read_file("sslkey", path)?;
-    PrivateKeyDer::from_pem_slice(&pem).map_err(|e| {
-        format!(
-            "sslkey file `{path}` holds no usable private key ({e}); expected an unencrypted \
-             PKCS#8, RSA or EC key in PEM"
-        )
-    })
 }
 
 fn client_config(
@@ -647,6 +543,8 @@ impl ServerCertVerifier for ChainOnly {
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
+
+    use rustls::pki_types::pem::PemObject;
     use std::process::Command;
 
     use super::*;
@@ -720,7 +618,7 @@ mod tests {
         }
 
         fn verifier(&self, ca: &str) -> Arc<WebPkiServerVerifier> {
-            let roots = read_roots(&self.file(ca)).unwrap();
+            let roots = read_roots("sslrootcert", self.file(ca)).unwrap();
             WebPkiServerVerifier::builder_with_provider(
                 Arc::new(roots),
                 Arc::new(rustls::crypto::ring::default_provider()),
@@ -904,7 +802,7 @@ mod tests {
         assert!(check(full.as_ref(), &cert, "localhost").is_ok());
         let err = check(full.as_ref(), &cert, "127.0.0.1").unwrap_err();
         assert_eq!(
-            describe(&err),
+            describe(&err, "sslrootcert"),
             "certificate verification failed: certificate not valid for name 127.0.0.1 (it is valid for localhost)"
         );
         assert!(check(&chain_only, &cert, "127.0.0.1").is_ok());
@@ -915,7 +813,7 @@ mod tests {
         };
         let err = check(&other, &cert, "localhost").unwrap_err();
         assert_eq!(
-            describe(&err),
+            describe(&err, "sslrootcert"),
             "certificate verification failed: certificate not issued by a trusted CA (check sslrootcert)"
         );
     }

@@ -110,6 +110,11 @@ pub(super) const FIELDS: &[Field] = &[
     g("uptime_in_seconds", "redis_uptime_in_seconds", "Seconds since the server started."),
     g("process_id", "redis_process_id", "Process id of the server."),
     g("hz", "redis_hz", "Current frequency of the server's background tasks, in hertz."),
+    g("clients_hz", "redis_clients_hz", "Frequency at which client timeouts and buffers are checked, in hertz (Valkey 8+)."),
+    // # TLS (Valkey 9+; 0 when the certificate is not configured)
+    g("tls_server_cert_expires_in_seconds", "redis_tls_server_cert_expires_in_seconds", "Seconds until the server's TLS certificate expires (0: none configured)."),
+    g("tls_client_cert_expires_in_seconds", "redis_tls_client_cert_expires_in_seconds", "Seconds until the TLS client certificate used for replication and cluster links expires (0: none configured)."),
+    g("tls_ca_cert_expires_in_seconds", "redis_tls_ca_cert_expires_in_seconds", "Seconds until the first of the trusted TLS CA certificates expires (0: none configured)."),
     g("configured_hz", "redis_configured_hz", "Configured frequency of the server's background tasks, in hertz."),
     g("io_threads_active", "redis_io_threads_active", "Whether I/O threads are active (1) or not (0)."),
     // # Clients
@@ -127,6 +132,7 @@ pub(super) const FIELDS: &[Field] = &[
     g("total_watched_keys", "redis_watched_keys", "Keys being watched."),
     g("total_blocking_keys", "redis_blocking_keys", "Keys clients are blocked on."),
     g("total_blocking_keys_on_nokey", "redis_blocking_keys_on_nokey", "Keys clients are blocked on that also unblock when the key is deleted."),
+    g("paused_timeout_milliseconds", "redis_paused_timeout_seconds", "Time left of the running CLIENT PAUSE, in seconds (Valkey 8+).").scaled(MS),
     // # Memory
     g("used_memory", "redis_memory_used_bytes", "Bytes allocated by the server's allocator."),
     g("used_memory_rss", "redis_memory_used_rss_bytes", "Resident set size of the server, in bytes."),
@@ -163,6 +169,9 @@ pub(super) const FIELDS: &[Field] = &[
     g("mem_total_replication_buffers", "redis_mem_total_replication_buffers_bytes", "Bytes used by replication buffers."),
     g("mem_clients_slaves", "redis_mem_clients_slaves", "Bytes used by replica clients."),
     g("mem_clients_normal", "redis_mem_clients_normal", "Bytes used by normal clients."),
+    g("mem_replicas_repl_buffer", "redis_mem_replicas_repl_buffer_bytes", "Bytes of the replication buffer held for replicas (Valkey 9+)."),
+    g("mem_cluster_slot_import", "redis_mem_cluster_slot_import_bytes", "Bytes used by slot migrations being imported (Valkey 9+)."),
+    g("mem_cluster_slot_export", "redis_mem_cluster_slot_export_bytes", "Bytes used by slot migrations being exported (Valkey 9+)."),
     g("mem_cluster_links", "redis_mem_cluster_links_bytes", "Bytes used by cluster bus links."),
     g("mem_aof_buffer", "redis_mem_aof_buffer_bytes", "Bytes used by the AOF buffers."),
     g("mem_overhead_db_hashtable_rehashing", "redis_mem_overhead_db_hashtable_rehashing_bytes", "Bytes used by database hash tables being rehashed."),
@@ -170,6 +179,7 @@ pub(super) const FIELDS: &[Field] = &[
     g("lazyfree_pending_objects", "redis_lazyfree_pending_objects", "Objects waiting to be freed in the background."),
     c("lazyfreed_objects", "redis_lazyfreed_objects", "Objects freed in the background."),
     // # Persistence
+    g("slot_migration_fork_in_progress", "redis_slot_migration_fork_in_progress", "Whether a fork for a slot migration is running (Valkey 9+)."),
     g("loading", "redis_loading_dump_file", "Whether a dump file is being loaded (1) or not (0)."),
     g("async_loading", "redis_async_loading", "Whether a replication dataset is being loaded while serving the old one."),
     g("loading_start_time", "redis_loading_start_time_seconds", "When the current load started, as a Unix time."),
@@ -220,6 +230,8 @@ pub(super) const FIELDS: &[Field] = &[
     c("total_net_output_bytes", "redis_net_output_bytes", "Bytes written to the network."),
     c("total_net_repl_input_bytes", "redis_net_repl_input_bytes", "Bytes read from the network for replication."),
     c("total_net_repl_output_bytes", "redis_net_repl_output_bytes", "Bytes written to the network for replication."),
+    c("total_net_cluster_slot_import_bytes", "redis_net_cluster_slot_import_bytes", "Bytes received by slot migrations (Valkey 9+)."),
+    c("total_net_cluster_slot_export_bytes", "redis_net_cluster_slot_export_bytes", "Bytes sent by slot migrations (Valkey 9+)."),
     g("instantaneous_input_kbps", "redis_instantaneous_input_bytes_per_second", "Network read rate, as sampled by the server, in bytes per second.").scaled(1024.0),
     g("instantaneous_output_kbps", "redis_instantaneous_output_bytes_per_second", "Network write rate, as sampled by the server, in bytes per second.").scaled(1024.0),
     g("instantaneous_input_repl_kbps", "redis_instantaneous_input_repl_bytes_per_second", "Replication read rate, as sampled by the server, in bytes per second.").scaled(1024.0),
@@ -231,6 +243,8 @@ pub(super) const FIELDS: &[Field] = &[
     c("expired_keys", "redis_expired_keys", "Keys expired."),
     c("expired_subkeys", "redis_expired_subkeys", "Hash fields expired."),
     g("expired_stale_perc", "redis_expired_stale_percentage", "Estimated percentage of keys that are expired but not yet deleted."),
+    c("expired_fields", "redis_expired_fields", "Hash fields expired (Valkey 9+)."),
+    g("expired_keys_with_volatile_items_stale_perc", "redis_expired_keys_with_volatile_items_stale_percentage", "Estimated percentage of keys with expiring items whose expired items are not yet deleted (Valkey 9+)."),
     // A count of events: a counter, under redis_exporter's name (it types it a gauge).
     c("expired_time_cap_reached_count", "redis_expired_time_cap_reached", "Active expire cycles stopped early by their time limit."),
     c("expire_cycle_cpu_milliseconds", "redis_expire_cycle_cpu_seconds", "CPU time spent on active expiry, in seconds.").scaled(MS),
@@ -266,6 +280,11 @@ pub(super) const FIELDS: &[Field] = &[
     bare("total_writes_processed", "redis_total_writes_processed", "Write events processed."),
     bare("io_threaded_reads_processed", "redis_io_threaded_reads_processed", "Read events processed by I/O threads."),
     bare("io_threaded_writes_processed", "redis_io_threaded_writes_processed", "Write events processed by I/O threads."),
+    c("io_threaded_freed_objects", "redis_io_threaded_freed_objects", "Objects freed by I/O threads (Valkey 8+)."),
+    c("io_threaded_accept_processed", "redis_io_threaded_accept_processed", "Connections accepted by I/O threads (Valkey 8+)."),
+    c("io_threaded_poll_processed", "redis_io_threaded_poll_processed", "Event polls done by I/O threads (Valkey 8+)."),
+    c("io_threaded_total_prefetch_batches", "redis_io_threaded_prefetch_batches", "Batches of keys prefetched by I/O threads (Valkey 8+)."),
+    c("io_threaded_total_prefetch_entries", "redis_io_threaded_prefetch_entries", "Keys prefetched by I/O threads (Valkey 8+)."),
     c("client_query_buffer_limit_disconnections", "redis_client_query_buffer_limit_disconnections", "Clients disconnected for exceeding the query buffer limit."),
     c("client_output_buffer_limit_disconnections", "redis_client_output_buffer_limit_disconnections", "Clients disconnected for exceeding the output buffer limit."),
     c("reply_buffer_shrinks", "redis_reply_buffer_shrinks", "Output buffer shrinks."),
@@ -279,6 +298,8 @@ pub(super) const FIELDS: &[Field] = &[
     c("acl_access_denied_cmd", "redis_acl_access_denied_cmd", "Commands refused by ACL."),
     c("acl_access_denied_key", "redis_acl_access_denied_key", "Commands refused by ACL for a key."),
     c("acl_access_denied_channel", "redis_acl_access_denied_channel", "Commands refused by ACL for a channel."),
+    c("acl_access_denied_tls_cert", "redis_acl_access_denied_tls_cert", "TLS client certificate authentications refused (Valkey 9+)."),
+    c("acl_access_denied_db", "redis_acl_access_denied_db", "Commands refused by ACL for a database (Valkey 9+)."),
     // # Replication
     g("connected_slaves", "redis_connected_slaves", "Connected replicas."),
     g("master_repl_offset", "redis_master_repl_offset", "Replication offset of this server, in bytes."),
@@ -290,6 +311,7 @@ pub(super) const FIELDS: &[Field] = &[
     g("min_slaves_good_slaves", "redis_min_slaves_good_slaves", "Replicas considered good for min-replicas-to-write."),
     g("slave_priority", "redis_slave_priority", "Priority of this replica for promotion."),
     g("slave_read_repl_offset", "redis_slave_read_repl_offset", "Replication offset read by this replica, in bytes."),
+    g("replicas_waiting_psync", "redis_replicas_waiting_psync", "Replicas waiting for a partial resync (Valkey 8+)."),
     g("master_link_down_since_seconds", "redis_master_link_down_since_seconds", "Seconds since the link to the master went down."),
     g("master_sync_total_bytes", "redis_master_sync_total_bytes", "Bytes to transfer in the running sync with the master (-1: unknown)."),
     g("master_sync_read_bytes", "redis_master_sync_read_bytes", "Bytes transferred so far in the running sync with the master."),
@@ -303,6 +325,11 @@ pub(super) const FIELDS: &[Field] = &[
     c("used_cpu_user_children", "redis_cpu_user_children_seconds", "User CPU time of background processes, in seconds."),
     c("used_cpu_sys_main_thread", "redis_cpu_sys_main_thread_seconds", "System CPU time of the main thread, in seconds."),
     c("used_cpu_user_main_thread", "redis_cpu_user_main_thread_seconds", "User CPU time of the main thread, in seconds."),
+    c("used_active_time_main_thread", "redis_active_time_main_thread_seconds", "Time the main thread spent working rather than waiting for events, in seconds (Valkey 9+)."),
+    // # Scripting Engines (Valkey 9+)
+    g("engines_count", "redis_scripting_engines", "Scripting engines loaded."),
+    g("engines_total_used_memory", "redis_scripting_engines_used_memory_bytes", "Bytes used by the scripting engines."),
+    g("engines_total_memory_overhead", "redis_scripting_engines_memory_overhead_bytes", "Bytes of overhead of the scripting engines."),
     // # Cluster
     g("cluster_enabled", "redis_cluster_enabled", "Whether cluster mode is enabled (1) or not (0)."),
 ];

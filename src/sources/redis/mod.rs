@@ -19,6 +19,7 @@ mod info;
 mod keys;
 mod queues;
 mod streams;
+mod tls;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -45,7 +46,7 @@ const DEFAULT_DATABASES: usize = 16;
 
 pub struct RedisSource {
     display_url: String,
-    client: Result<redis::Client, String>,
+    client: Result<redis::Client, (ErrorReason, String)>,
     timeout: Duration,
     scrubber: Scrubber,
     connection: Option<MultiplexedConnection>,
@@ -58,9 +59,13 @@ pub struct RedisSource {
 
 impl RedisSource {
     pub fn new(config: &RedisConfig, scrubber: Scrubber) -> Self {
-        let client =
-            redis::Client::open(config.url.expose()).map_err(|e| scrubber.scrub(&e.to_string()));
-        let key_checks = keys::KeyChecks::new(&config.key_checks, client.as_ref());
+        let client = tls::client(config.url.expose(), &config.tls)
+            .map_err(|(reason, e)| (reason, scrubber.scrub(&e)));
+        if config.tls.insecure_skip_verify {
+            tracing::warn!(redis = %config.display_url, "TLS certificate verification is off (tls.insecure_skip_verify): the server is not authenticated");
+        }
+        let key_checks =
+            keys::KeyChecks::new(&config.key_checks, client.as_ref().map_err(|(_, e)| e));
         RedisSource {
             display_url: config.display_url.clone(),
             key_checks,
@@ -77,9 +82,10 @@ impl RedisSource {
         if let Some(conn) = &self.connection {
             return Ok(conn.clone());
         }
-        let client = self.client.as_ref().map_err(|e| {
-            PollError::new(ErrorReason::Connect, format!("invalid connection URL: {e}"))
-        })?;
+        let client = self
+            .client
+            .as_ref()
+            .map_err(|(reason, e)| PollError::new(*reason, e.clone()))?;
         // The driver's own 500 ms response timeout is too short for WAN-hosted Redis; our
         // poll timeout is the bound that matters, so the driver gets the same.
         let config = AsyncConnectionConfig::new()
@@ -115,7 +121,7 @@ impl RedisSource {
         let error = self.classify(error, "querying");
         if matches!(
             error.reason,
-            ErrorReason::Connect | ErrorReason::Timeout | ErrorReason::Protocol
+            ErrorReason::Connect | ErrorReason::Timeout | ErrorReason::Protocol | ErrorReason::Tls
         ) {
             self.connection = None;
         }
@@ -124,7 +130,10 @@ impl RedisSource {
 
     fn classify(&self, error: &RedisError, doing: &str) -> PollError {
         let code = error.code().unwrap_or_default();
-        let reason = if error.kind() == redis::ErrorKind::AuthenticationFailed
+        let tls_failure = tls::failure(error);
+        let reason = if tls_failure.is_some() {
+            ErrorReason::Tls
+        } else if error.kind() == redis::ErrorKind::AuthenticationFailed
             || code == "NOAUTH"
             || code == "WRONGPASS"
         {
@@ -144,7 +153,15 @@ impl RedisSource {
         } else {
             ErrorReason::Query
         };
-        let message = format!("{doing} {}: {}", self.display_url, error_chain(error));
+        let mut detail = tls_failure.unwrap_or_else(|| error_chain(error));
+        // A plaintext port does not answer a TLS hello: it waits for a command line.
+        if reason == ErrorReason::Timeout
+            && doing.starts_with("connecting")
+            && (self.display_url.starts_with("rediss:") || self.display_url.starts_with("valkeys:"))
+        {
+            detail.push_str(" (is TLS enabled on this port?)");
+        }
+        let message = format!("{doing} {}: {detail}", self.display_url);
         PollError::new(reason, self.scrubber.scrub(&message))
     }
 
