@@ -1,5 +1,5 @@
 //! Cost of the exposition path: encoding a poll (once per poll per source), assembling
-//! a scrape body (once per scrape) and gzipping it.
+//! a scrape body (once per scrape) and gzipping it; and parsing a scraped app body.
 //!
 //! Fixture: four sources, families of 100 series with 3-5 labels, every fifth family a
 //! histogram (10 label sets x 10 lines), one family shared by all sources.
@@ -258,11 +258,38 @@ fn bench_serve_cached(c: &mut Criterion) {
     group.finish();
 }
 
+/// Parsing a scraped body back into the model (the app-scrape path): bodies our own
+/// encoder produced from the fixture, 10k and 100k series, in both formats.
+fn bench_parse(c: &mut Criterion) {
+    use stack_exporter::exposition::parse::{parse, ParseLimits};
+
+    let limits = ParseLimits::unlimited();
+    let mut group = c.benchmark_group("parse");
+    group.sample_size(20);
+    for &n in &SIZES[1..] {
+        let snapshots = encoded(n);
+        let parts: Vec<(&str, &EncodedSnapshot)> = snapshots.iter().map(|(s, e)| (*s, e)).collect();
+        for (label, format) in [
+            ("classic", Format::Classic),
+            ("openmetrics", Format::OpenMetrics),
+        ] {
+            let mut body = Vec::new();
+            assemble(&parts, format, &mut body);
+            group.throughput(Throughput::Bytes(body.len() as u64));
+            group.bench_function(BenchmarkId::new(label, n), |b| {
+                b.iter(|| black_box(parse(black_box(&body), format, &limits).map(|f| f.len())))
+            });
+        }
+    }
+    group.finish();
+}
+
 criterion_group!(
     benches,
     bench_encode,
     bench_assemble,
     bench_gzip,
-    bench_serve_cached
+    bench_serve_cached,
+    bench_parse
 );
 criterion_main!(benches);

@@ -9,6 +9,7 @@ mod compress;
 mod encode;
 mod format_value;
 mod negotiate;
+pub mod parse;
 
 #[cfg(test)]
 mod tests;
