@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::future::Future;
+use std::time::Duration;
 
 use crate::model::MetricFamily;
 
@@ -189,5 +190,35 @@ impl LogOnce {
         } else {
             tracing::debug!(backend = %backend, "{message}");
         }
+    }
+}
+
+/// The bound for a driver's own connect and response timeouts, and for one probe: a
+/// little under the poll's, so that the specific error ("is TLS enabled on this
+/// port?", "no complete response") is what gets reported rather than the scheduler's
+/// generic "poll did not finish".
+pub(crate) fn inner_deadline(poll_timeout: Duration) -> Duration {
+    let margin = (poll_timeout / 5).min(Duration::from_millis(500));
+    poll_timeout.saturating_sub(margin)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inner_deadline_leaves_a_margin() {
+        assert_eq!(
+            inner_deadline(Duration::from_secs(1)),
+            Duration::from_millis(800)
+        );
+        assert_eq!(
+            inner_deadline(Duration::from_secs(5)),
+            Duration::from_millis(4500)
+        );
+        assert_eq!(
+            inner_deadline(Duration::from_millis(10)),
+            Duration::from_millis(8)
+        );
     }
 }

@@ -59,8 +59,7 @@ impl AppSource {
     /// Each probe gets slightly less than the poll's timeout, so that a hanging app yields
     /// `probe_success 0` with a duration rather than a cancelled poll.
     fn probe_deadline(&self) -> Duration {
-        let margin = (self.timeout / 10).min(Duration::from_millis(100));
-        self.timeout.saturating_sub(margin)
+        crate::sources::inner_deadline(self.timeout)
     }
 }
 

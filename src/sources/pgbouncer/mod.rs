@@ -57,8 +57,11 @@ pub struct PgBouncerSource {
 
 impl PgBouncerSource {
     pub fn new(config: &PgBouncerConfig, scrubber: Scrubber) -> Self {
-        let connector =
-            tls::source_connector(config.url.expose(), config.common.timeout, &scrubber);
+        let connector = tls::source_connector(
+            config.url.expose(),
+            crate::sources::inner_deadline(config.common.timeout),
+            &scrubber,
+        );
         PgBouncerSource {
             display_url: config.display_url.clone(),
             connector,

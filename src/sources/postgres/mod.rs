@@ -84,8 +84,11 @@ impl Drop for Connection {
 
 impl PostgresSource {
     pub fn new(config: &PostgresConfig, scrubber: Scrubber) -> Self {
-        let connector =
-            tls::source_connector(config.url.expose(), config.common.timeout, &scrubber);
+        let connector = tls::source_connector(
+            config.url.expose(),
+            crate::sources::inner_deadline(config.common.timeout),
+            &scrubber,
+        );
         let timeout = config.common.timeout;
         PostgresSource {
             display_url: config.display_url.clone(),

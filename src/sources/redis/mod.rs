@@ -31,7 +31,9 @@ use crate::config::RedisConfig;
 use crate::model::{labels, MetricFamily};
 use crate::redact::Scrubber;
 use crate::sources::LogOnce;
-use crate::sources::{error_chain, up_family, ErrorReason, PollError, Source, SourceKind};
+use crate::sources::{
+    error_chain, inner_deadline, up_family, ErrorReason, PollError, Source, SourceKind,
+};
 
 use commands::Optional;
 
@@ -89,8 +91,8 @@ impl RedisSource {
         // The driver's own 500 ms response timeout is too short for WAN-hosted Redis; our
         // poll timeout is the bound that matters, so the driver gets the same.
         let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(self.timeout))
-            .set_response_timeout(Some(self.timeout));
+            .set_connection_timeout(Some(inner_deadline(self.timeout)))
+            .set_response_timeout(Some(inner_deadline(self.timeout)));
         let mut conn = client
             .get_multiplexed_async_connection_with_config(&config)
             .await
