@@ -44,6 +44,18 @@ fn load_shows_in_the_metrics() {
     redis.cli(&["LPUSH", "k", "x"]);
     redis.cli(&["NOSUCHCOMMAND"]);
     redis.cli(&["DEBUG", "SLEEP", "0.05"]);
+    // Redis estimates avg_ttl in its background expire cycle (10 times a second), so it
+    // reads 0 until that cycle has sampled the keys: wait for the server to report it.
+    common::wait_until(
+        std::time::Duration::from_secs(10),
+        "avg_ttl estimated",
+        || {
+            redis
+                .cli(&["INFO", "keyspace"])
+                .lines()
+                .any(|l| l.starts_with("db0:") && !l.contains("avg_ttl=0"))
+        },
+    );
 
     let (code, body, stderr) = once(&config_for(&redis.url()));
     assert_eq!(code, 0, "{stderr}");
