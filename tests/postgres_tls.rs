@@ -6,11 +6,11 @@ mod common;
 use common::{metrics, sample_value};
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{tempdir, wait_until, ExporterProcess, TempPostgres};
+use common::{tempdir, wait_until, ExporterProcess, Pki, TempPostgres};
 
 fn pg_up(body: &str, source: &str) -> Option<f64> {
     sample_value(body, &format!("pg_up{{source=\"{source}\"}}"))
@@ -67,72 +67,26 @@ fn expect(exporter: &ExporterProcess, name: &str, up: bool) {
     );
 }
 
-/// A private CA (and a second, untrusted one), server certificates signed by the first,
-/// and a self-signed one, in a dir the `postgres` user can read.
-struct Pki {
-    dir: tempfile::TempDir,
+/// What the PostgreSQL tests need on top of the shared [`Pki`].
+trait PgPki {
+    fn server_cert(&self, name: &str, sans: &str);
+    fn pg_self_signed(&self, name: &str);
+    fn server_owns_key(&self, name: &str);
+    fn server(&self, name: &str) -> TempPostgres;
 }
 
-impl Pki {
-    fn new() -> Pki {
-        let dir = tempdir("stack-exporter-pki-");
-        // The server runs as `postgres` and must reach its certificate and key here.
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
-        let pki = Pki { dir };
-        for ca in ["ca", "other-ca"] {
-            pki.openssl(&format!(
-                "req -x509 {EC} -keyout {ca}.key -out {ca}.pem -days 30 -subj /CN={ca} \
-                 -addext basicConstraints=critical,CA:TRUE \
-                 -addext keyUsage=critical,keyCertSign,cRLSign"
-            ));
-        }
-        pki
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn file(&self, name: &str) -> String {
-        self.path(name).to_str().unwrap().to_string()
-    }
-
-    fn openssl(&self, args: &str) {
-        let out = Command::new("openssl")
-            .args(args.split_whitespace())
-            .current_dir(self.dir.path())
-            .output()
-            .expect("openssl not found: install the Debian package openssl");
-        assert!(out.status.success(), "openssl {args}: {out:?}");
-    }
-
+impl PgPki for Pki {
     /// `NAME.pem` / `NAME.key`, signed by `ca` with subjectAltName `sans`.
     fn server_cert(&self, name: &str, sans: &str) {
-        fs::write(
-            self.path(&format!("{name}.cnf")),
-            format!(
-                "subjectAltName={sans}\nbasicConstraints=CA:FALSE\n\
-                 keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n"
-            ),
-        )
-        .unwrap();
-        self.openssl(&format!(
-            "req {EC} -keyout {name}.key -out {name}.csr -subj /CN={name}"
-        ));
-        self.openssl(&format!(
-            "x509 -req -in {name}.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
-             -out {name}.pem -days 30 -extfile {name}.cnf"
-        ));
+        self.signed(
+            name,
+            &format!("subjectAltName={sans}\nextendedKeyUsage=serverAuth"),
+        );
         self.server_owns_key(name);
     }
 
-    /// `NAME.pem` / `NAME.key`, a self-signed certificate for localhost.
-    fn self_signed(&self, name: &str) {
-        self.openssl(&format!(
-            "req -x509 {EC} -keyout {name}.key -out {name}.pem -days 30 -subj /CN=localhost \
-             -addext subjectAltName=DNS:localhost"
-        ));
+    fn pg_self_signed(&self, name: &str) {
+        self.self_signed(name);
         self.server_owns_key(name);
     }
 
@@ -161,8 +115,6 @@ impl Pki {
         ])
     }
 }
-
-const EC: &str = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
 
 fn url(host: &str, pg: &TempPostgres, query: &str) -> String {
     format!(
@@ -273,7 +225,7 @@ fn verify_full_and_verify_ca_check_what_libpq_checks() {
 #[test]
 fn require_and_prefer_encrypt_without_verification() {
     let pki = Pki::new();
-    pki.self_signed("self");
+    pki.pg_self_signed("self");
     let pg = pki.server("self");
     let (exporter, _) = export(&[
         ("req", url("127.0.0.1", &pg, "sslmode=require")),

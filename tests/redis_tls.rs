@@ -8,79 +8,33 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{tempdir, TempRedis};
+use common::{tempdir, Pki, TempRedis};
 
-/// A CA, a server certificate it signed (for localhost and 127.0.0.1), a client
-/// certificate it signed, and another CA that signed nothing we use.
-struct Pki {
-    dir: tempfile::TempDir,
+/// The shared [`Pki`] with a server certificate (for localhost and 127.0.0.1) and a
+/// client certificate, both signed by `ca`.
+fn redis_pki() -> Pki {
+    let pki = Pki::new();
+    pki.signed(
+        "server",
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth",
+    );
+    pki.signed("client", "extendedKeyUsage=clientAuth");
+    pki
 }
 
-const EC: &str = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
-
-impl Pki {
-    fn new() -> Pki {
-        let pki = Pki {
-            dir: tempdir("stack-exporter-redis-pki-"),
-        };
-        for ca in ["ca", "other-ca"] {
-            pki.openssl(&format!(
-                "req -x509 {EC} -keyout {ca}.key -out {ca}.pem -days 30 -subj /CN={ca} \
-                 -addext basicConstraints=critical,CA:TRUE \
-                 -addext keyUsage=critical,keyCertSign,cRLSign"
-            ));
-        }
-        pki.signed(
-            "server",
-            "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth",
-        );
-        pki.signed("client", "extendedKeyUsage=clientAuth");
-        pki
-    }
-
-    fn file(&self, name: &str) -> String {
-        self.dir.path().join(name).to_str().unwrap().to_string()
-    }
-
-    fn openssl(&self, args: &str) {
-        let out = Command::new("openssl")
-            .args(args.split_whitespace())
-            .current_dir(self.dir.path())
-            .output()
-            .expect("openssl not found: install the Debian package openssl");
-        assert!(out.status.success(), "openssl {args}: {out:?}");
-    }
-
-    /// `NAME.pem` / `NAME.key` signed by `ca`, with the extensions `ext` (one per line).
-    fn signed(&self, name: &str, ext: &str) {
-        std::fs::write(
-            self.dir.path().join(format!("{name}.cnf")),
-            format!("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n{ext}\n"),
-        )
-        .unwrap();
-        self.openssl(&format!(
-            "req {EC} -keyout {name}.key -out {name}.csr -subj /CN={name}"
-        ));
-        self.openssl(&format!(
-            "x509 -req -in {name}.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
-             -out {name}.pem -days 30 -extfile {name}.cnf"
-        ));
-    }
-
-    /// A Redis serving TLS with the server certificate; `auth_clients` is
-    /// `--tls-auth-clients` (`yes`: a client certificate signed by the CA is required).
-    fn redis(&self, auth_clients: &str) -> TempRedis {
-        TempRedis::start_tls(&[
-            "--tls-cert-file",
-            &self.file("server.pem"),
-            "--tls-key-file",
-            &self.file("server.key"),
-            "--tls-ca-cert-file",
-            &self.file("ca.pem"),
-            "--tls-auth-clients",
-            auth_clients,
-        ])
-    }
+/// A Redis serving TLS with the server certificate; `auth_clients` is
+/// `--tls-auth-clients` (`yes`: a client certificate signed by the CA is required).
+fn tls_redis(pki: &Pki, auth_clients: &str) -> TempRedis {
+    TempRedis::start_tls(&[
+        "--tls-cert-file",
+        &pki.file("server.pem"),
+        "--tls-key-file",
+        &pki.file("server.key"),
+        "--tls-ca-cert-file",
+        &pki.file("ca.pem"),
+        "--tls-auth-clients",
+        auth_clients,
+    ])
 }
 
 fn tls_url(redis: &TempRedis) -> String {
@@ -143,8 +97,8 @@ fn assert_tls_failure(url: &str, extra: &str, why: &str) {
 
 #[test]
 fn rediss_with_the_servers_ca_works() {
-    let pki = Pki::new();
-    let redis = pki.redis("no");
+    let pki = redis_pki();
+    let redis = tls_redis(&pki, "no");
     let ca = format!("    tls: {{ ca_file: \"{}\" }}\n", pki.file("ca.pem"));
     let body = assert_up(&tls_url(&redis), &ca);
     assert!(body.contains("redis_version=\"7."), "{body}");
@@ -158,8 +112,8 @@ fn rediss_with_the_servers_ca_works() {
 
 #[test]
 fn without_the_ca_the_certificate_is_refused() {
-    let pki = Pki::new();
-    let redis = pki.redis("no");
+    let pki = redis_pki();
+    let redis = tls_redis(&pki, "no");
     // The default roots are Mozilla's, which do not include our test CA.
     assert_tls_failure(
         &tls_url(&redis),
@@ -172,8 +126,8 @@ fn without_the_ca_the_certificate_is_refused() {
 
 #[test]
 fn insecure_skip_verify_accepts_any_certificate() {
-    let pki = Pki::new();
-    let redis = pki.redis("no");
+    let pki = redis_pki();
+    let redis = tls_redis(&pki, "no");
     assert_up(
         &tls_url(&redis),
         "    tls: { insecure_skip_verify: true }\n",
@@ -184,8 +138,8 @@ fn insecure_skip_verify_accepts_any_certificate() {
 
 #[test]
 fn client_certificates_when_the_server_requires_them() {
-    let pki = Pki::new();
-    let redis = pki.redis("yes");
+    let pki = redis_pki();
+    let redis = tls_redis(&pki, "yes");
     let ca = format!("    tls: {{ ca_file: \"{}\" }}\n", pki.file("ca.pem"));
     assert_tls_failure(
         &tls_url(&redis),
@@ -221,7 +175,7 @@ fn a_plaintext_port_with_rediss_times_out_with_a_hint() {
 
 #[test]
 fn tls_settings_are_validated_with_their_location() {
-    let pki = Pki::new();
+    let pki = redis_pki();
     let check = |url: &str, tls: &str| {
         let dir = tempdir("stack-exporter-redis-tls-check-");
         let path = dir.path().join("config.yml");

@@ -2377,3 +2377,71 @@ pub fn metrics(exporter: &ExporterProcess) -> String {
     assert_eq!(r.status, 200, "/metrics answered {}", r.status);
     r.text()
 }
+
+/// Elliptic-curve key options for `openssl req`: quick to generate.
+const PKI_EC: &str = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+
+/// A private CA `ca` (and `other-ca`, which signs nothing the tests trust) in a
+/// directory every user can read (servers run as `postgres`), made with the `openssl`
+/// command line tool; certificates are `NAME.pem` / `NAME.key` in it.
+pub struct Pki {
+    dir: tempfile::TempDir,
+}
+
+impl Pki {
+    pub fn new() -> Pki {
+        let dir = tempdir("stack-exporter-pki-");
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        let pki = Pki { dir };
+        for ca in ["ca", "other-ca"] {
+            pki.openssl(&format!(
+                "req -x509 {PKI_EC} -keyout {ca}.key -out {ca}.pem -days 30 -subj /CN={ca} \
+                 -addext basicConstraints=critical,CA:TRUE \
+                 -addext keyUsage=critical,keyCertSign,cRLSign"
+            ));
+        }
+        pki
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn file(&self, name: &str) -> String {
+        self.path(name).to_str().unwrap().to_string()
+    }
+
+    pub fn openssl(&self, args: &str) {
+        let out = Command::new("openssl")
+            .args(args.split_whitespace())
+            .current_dir(self.dir.path())
+            .output()
+            .expect("openssl not found: run `bash scripts/test.sh`, which installs it");
+        assert!(out.status.success(), "openssl {args}: {out:?}");
+    }
+
+    /// `NAME.pem` / `NAME.key` signed by `ca`, with the extensions `ext` (one per line).
+    pub fn signed(&self, name: &str, ext: &str) {
+        fs::write(
+            self.path(&format!("{name}.cnf")),
+            format!("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n{ext}\n"),
+        )
+        .unwrap();
+        self.openssl(&format!(
+            "req {PKI_EC} -keyout {name}.key -out {name}.csr -subj /CN={name}"
+        ));
+        self.openssl(&format!(
+            "x509 -req -in {name}.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+             -out {name}.pem -days 30 -extfile {name}.cnf"
+        ));
+    }
+
+    /// `NAME.pem` / `NAME.key`, a self-signed certificate for localhost.
+    pub fn self_signed(&self, name: &str) {
+        self.openssl(&format!(
+            "req -x509 {PKI_EC} -keyout {name}.key -out {name}.pem -days 30 -subj /CN=localhost \
+             -addext subjectAltName=DNS:localhost"
+        ));
+    }
+}
