@@ -63,6 +63,18 @@ fn sorted(mut f: Vec<MetricFamily>) -> Vec<MetricFamily> {
     f
 }
 
+/// `families` as they come back from an OpenMetrics re-encoding: a counter with bare
+/// (`_total`-less) samples is `unknown` there.
+fn as_openmetrics(families: &[MetricFamily]) -> Vec<MetricFamily> {
+    let mut want = families.to_vec();
+    for f in &mut want {
+        if f.kind == MetricType::Counter && f.samples.iter().all(|s| s.name == f.name) {
+            f.kind = MetricType::Unknown;
+        }
+    }
+    want
+}
+
 #[test]
 fn python_client_openmetrics() {
     let body = fixture("python_client.om.txt");
@@ -143,26 +155,42 @@ fn python_client_classic() {
     );
     assert_eq!(family(&p, "build_info").kind, MetricType::Gauge);
 
-    // Re-encoding: our encoder reserves `<name>_created` for a histogram or summary
-    // family (for OpenMetrics), so this client's classic `<name>_created` gauge
-    // families clash with it and `assemble` leaves them out (a type conflict). Every
-    // other family comes back unchanged.
+    // Re-encoded as classic text, every family comes back: classic output has no
+    // `_created` samples, so nothing there clashes with the client's `<name>_created`
+    // gauges.
     let (again, conflicts) = reencode(&p.families, Format::Classic);
-    let mut want_conflicts: Vec<String> = vec![
-        "payload_bytes_created".into(),
-        "request_duration_seconds_created".into(),
-    ];
-    let mut got_conflicts = conflicts.clone();
-    got_conflicts.sort();
-    want_conflicts.sort();
-    assert_eq!(got_conflicts, want_conflicts);
-    let kept: Vec<MetricFamily> = p
-        .families
-        .iter()
-        .filter(|f| !conflicts.contains(&f.name))
-        .cloned()
-        .collect();
-    assert_eq!(sorted(again), sorted(kept));
+    assert!(conflicts.is_empty(), "{conflicts:?}");
+    assert_eq!(sorted(again), sorted(p.families.clone()));
+
+    // As OpenMetrics too: the histogram and summary parsed from classic text have no
+    // `_created` samples, so their `<name>_created` gauges stay gauges of their own.
+    for owner in ["request_duration_seconds", "payload_bytes"] {
+        assert!(family(&p, owner)
+            .samples
+            .iter()
+            .all(|s| !s.name.ends_with("_created")));
+        assert_eq!(
+            family(&p, &format!("{owner}_created")).kind,
+            MetricType::Gauge
+        );
+    }
+    let (again, conflicts) = reencode(&p.families, Format::OpenMetrics);
+    assert!(conflicts.is_empty(), "{conflicts:?}");
+    let want = as_openmetrics(&p.families);
+    let again = sorted(again);
+    for name in [
+        "http_requests_created",
+        "request_duration_seconds_created",
+        "payload_bytes_created",
+    ] {
+        let f = again
+            .iter()
+            .find(|f| f.name == name)
+            .unwrap_or_else(|| panic!("{name} missing from the OpenMetrics re-encoding"));
+        assert_eq!(f.kind, MetricType::Gauge, "{name}");
+        assert_eq!(f.samples.len(), family(&p, name).samples.len(), "{name}");
+    }
+    assert_eq!(again, sorted(want));
 }
 
 #[test]
@@ -208,15 +236,10 @@ fn prometheus_own_metrics_classic() {
     for format in [Format::Classic, Format::OpenMetrics] {
         let (again, conflicts) = reencode(&p.families, format);
         assert!(conflicts.is_empty(), "{format:?}: {conflicts:?}");
-        let mut want = p.families.clone();
-        if format == Format::OpenMetrics {
-            // A counter with bare (`_total`-less) samples is `unknown` in OpenMetrics.
-            for f in &mut want {
-                if f.kind == MetricType::Counter && f.samples.iter().all(|s| s.name == f.name) {
-                    f.kind = MetricType::Unknown;
-                }
-            }
-        }
+        let want = match format {
+            Format::Classic => p.families.clone(),
+            Format::OpenMetrics => as_openmetrics(&p.families),
+        };
         assert_eq!(sorted(again), sorted(want), "{format:?}");
     }
 }

@@ -8,7 +8,10 @@ use super::Format;
 use crate::model::MetricType;
 
 /// A family left out of the output because an earlier part already owns its name (with
-/// another type) or one of the sample names it would write.
+/// another type) or one of the sample names it would write in the requested format.
+/// `<name>_created` is written only in OpenMetrics and only by a family that has such
+/// samples, so a `foo_created` gauge beside a counter or histogram `foo` is a conflict
+/// in OpenMetrics output when `foo` has `_created` samples, and never in classic output.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TypeConflict {
     /// The source whose family was dropped.
@@ -25,7 +28,7 @@ pub struct TypeConflict {
 /// Appends the union of `parts` to `out` in `format`: families sorted by name, each under
 /// one header, with the samples of every source that has the family in `parts` order.
 /// The header (HELP, UNIT) comes from the first part with the family. Returns the
-/// families that had to be left out.
+/// families that had to be left out, which can differ between the two formats.
 pub fn assemble(
     parts: &[(&str, &EncodedSnapshot)],
     format: Format,
@@ -42,14 +45,30 @@ pub fn assemble(
     for &(source, snapshot) in parts {
         for family in snapshot.families() {
             if let Some(&owner) = by_name.get(family.name.as_str()) {
-                if owners[owner].same_shape(family) {
-                    contributions.push((owner, family));
-                } else {
+                if !owners[owner].same_shape(family) {
                     conflicts.push(conflict(source, family, owners[owner]));
+                    continue;
                 }
+                // Same name and shape give the same claims, except that this family may
+                // write `_created` samples where the owner does not: they would land
+                // under the owner's header beside another family's `foo_created`.
+                if let Some(created) = family.created_claim(format) {
+                    match claims.get(created) {
+                        Some(&other) if other != owner => {
+                            conflicts.push(conflict(source, family, owners[other]));
+                            continue;
+                        }
+                        Some(_) => {}
+                        None => {
+                            claims.insert(created, owner);
+                        }
+                    }
+                }
+                contributions.push((owner, family));
                 continue;
             }
-            let clash = family.claims.iter().find_map(|c| claims.get(c.as_str()));
+            let own = family.claims(format);
+            let clash = own.iter().find_map(|c| claims.get(c.as_str()));
             if let Some(&owner) = clash {
                 conflicts.push(conflict(source, family, owners[owner]));
                 continue;
@@ -57,7 +76,7 @@ pub fn assemble(
             let index = owners.len();
             owners.push(family);
             by_name.insert(family.name.as_str(), index);
-            for claim in &family.claims {
+            for claim in own {
                 claims.insert(claim.as_str(), index);
             }
             contributions.push((index, family));

@@ -10,6 +10,7 @@ use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
 use super::format_value::{
     write_label_value, write_timestamp_classic, write_timestamp_openmetrics, write_value,
 };
+use super::Format;
 use crate::model::{is_valid_label_name, is_valid_metric_name, MetricFamily, MetricType, Sample};
 
 /// One family of one snapshot, with its sample lines rendered for both formats.
@@ -22,9 +23,14 @@ pub struct EncodedFamily {
     /// A counter whose samples are named `<name>` (legal in 0.0.4, as scraped apps
     /// expose them) rather than `<name>_total`; OpenMetrics cannot type it as a counter.
     pub(super) bare_counter: bool,
-    /// Every name this family's samples can take in either format; two families that
-    /// share one of these would be ambiguous to a parser.
-    pub(super) claims: Vec<String>,
+    /// The names this family's samples can take; two families that share one of these
+    /// would be ambiguous to a parser. `<name>_created` is here (last) only once a
+    /// `_created` sample is rendered: classic text never writes it, and in OpenMetrics
+    /// a separate `foo_created` gauge beside a counter `foo` without `_created` samples
+    /// is read as its own family (the Python client's classic output has such pairs).
+    claims: Vec<String>,
+    /// Whether `claims` ends with `<name>_created`.
+    has_created: bool,
     classic: Vec<u8>,
     /// Filled only once a line differs between the formats (a timestamp or a
     /// `_created` sample); until then both formats share `classic`, which halves the
@@ -86,6 +92,26 @@ impl EncodedFamily {
             MetricType::Unknown.openmetrics_name()
         } else {
             self.kind.openmetrics_name()
+        }
+    }
+
+    /// The names this family owns in `format` output; see `claims`.
+    pub(super) fn claims(&self, format: Format) -> &[String] {
+        match format {
+            Format::OpenMetrics => &self.claims,
+            Format::Classic => {
+                let end = self.claims.len() - usize::from(self.has_created);
+                self.claims.get(..end).unwrap_or(&self.claims)
+            }
+        }
+    }
+
+    /// `<name>_created` when this family writes it in `format`: the one claim two
+    /// families of the same name and shape may differ in.
+    pub(super) fn created_claim(&self, format: Format) -> Option<&str> {
+        match format {
+            Format::OpenMetrics if self.has_created => self.claims.last().map(String::as_str),
+            _ => None,
         }
     }
 
@@ -203,7 +229,8 @@ impl EncodedFamily {
         let mut claims = Vec::with_capacity(5);
         claims.push(family.name.clone());
         for suffix in allowed_suffixes(family.kind) {
-            if !suffix.is_empty() {
+            // `_created` is claimed by `render`, only if such a sample exists.
+            if !suffix.is_empty() && *suffix != "_created" {
                 claims.push(format!("{}{}", family.name, suffix));
             }
         }
@@ -214,6 +241,7 @@ impl EncodedFamily {
             unit: family.unit.clone(),
             bare_counter: false,
             claims,
+            has_created: false,
             classic: Vec::new(),
             openmetrics: Vec::new(),
             diverged: false,
@@ -264,6 +292,10 @@ impl EncodedFamily {
 
     fn render(&mut self, sample: &Sample, class: SampleClass) {
         self.series += 1;
+        if class == SampleClass::OpenMetricsOnly && !self.has_created {
+            self.claims.push(sample.name.clone());
+            self.has_created = true;
+        }
         if !self.diverged {
             if class == SampleClass::Both && sample.timestamp_ms.is_none() {
                 write_series(&mut self.classic, sample);

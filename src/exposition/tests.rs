@@ -560,3 +560,140 @@ fn formats_diverge_mid_family_without_losing_lines() {
         "# HELP g G.\n# TYPE g gauge\ng{i=\"1\"} 1\ng{i=\"2\"} 2 1.5\ng{i=\"3\"} 3\ng{i=\"4\"} 4 -2\n# EOF\n"
     );
 }
+
+fn histogram_foo(created: bool) -> MetricFamily {
+    let mut samples = vec![
+        sample("foo_bucket", &[("le", "+Inf")], 1.0),
+        sample("foo_sum", &[], 2.0),
+        sample("foo_count", &[], 1.0),
+    ];
+    if created {
+        samples.push(sample("foo_created", &[], 1_700_000_000.0));
+    }
+    family("foo", MetricType::Histogram, "Foo.", samples)
+}
+
+fn created_gauge(name: &str) -> MetricFamily {
+    MetricFamily::gauge(name, "Created gauge.").with_value(1_600_000_000.0)
+}
+
+#[test]
+fn created_gauge_kept_in_classic_beside_family_with_created_samples() {
+    let snap = EncodedSnapshot::encode(vec![histogram_foo(true), created_gauge("foo_created")]);
+    let (text, conflicts) = render(&[("s", &snap)], Format::Classic);
+    assert!(conflicts.is_empty(), "{conflicts:?}");
+    assert_eq!(
+        text,
+        "# HELP foo Foo.\n# TYPE foo histogram\nfoo_bucket{le=\"+Inf\"} 1\nfoo_sum 2\nfoo_count 1\n\
+         # HELP foo_created Created gauge.\n# TYPE foo_created gauge\nfoo_created 1600000000\n"
+    );
+}
+
+#[test]
+fn created_gauge_conflicts_in_openmetrics_beside_family_with_created_samples() {
+    let snap = EncodedSnapshot::encode(vec![histogram_foo(true), created_gauge("foo_created")]);
+    let (text, conflicts) = render(&[("s", &snap)], Format::OpenMetrics);
+    assert_eq!(
+        conflicts,
+        vec![TypeConflict {
+            source: "s".into(),
+            family: "foo_created".into(),
+            kept: MetricType::Histogram,
+            dropped: MetricType::Gauge,
+        }]
+    );
+    assert!(text.contains("foo_created 1700000000\n"), "{text}");
+    assert!(!text.contains("# TYPE foo_created"), "{text}");
+    assert!(!text.contains("1600000000"), "{text}");
+}
+
+#[test]
+fn created_gauge_kept_in_openmetrics_beside_family_without_created_samples() {
+    let counter = MetricFamily::counter("bar", "Bar.").with_value(3.0);
+    let snap = EncodedSnapshot::encode(vec![
+        histogram_foo(false),
+        created_gauge("foo_created"),
+        counter,
+        created_gauge("bar_created"),
+    ]);
+    for format in [Format::Classic, Format::OpenMetrics] {
+        let (text, conflicts) = render(&[("s", &snap)], format);
+        assert!(conflicts.is_empty(), "{format:?}: {conflicts:?}");
+        assert!(text.contains("foo_count 1\n"), "{format:?}: {text}");
+        assert!(text.contains("bar_total 3\n"), "{format:?}: {text}");
+        for name in ["foo_created", "bar_created"] {
+            assert!(
+                text.contains(&format!("# TYPE {name} gauge\n{name} 1600000000\n")),
+                "{format:?}: {text}"
+            );
+        }
+    }
+    assert_eq!(
+        single_from(&snap, Format::OpenMetrics),
+        "# HELP bar Bar.\n# TYPE bar counter\nbar_total 3\n\
+         # HELP bar_created Created gauge.\n# TYPE bar_created gauge\nbar_created 1600000000\n\
+         # HELP foo Foo.\n# TYPE foo histogram\nfoo_bucket{le=\"+Inf\"} 1\nfoo_sum 2\nfoo_count 1\n\
+         # HELP foo_created Created gauge.\n# TYPE foo_created gauge\nfoo_created 1600000000\n# EOF\n"
+    );
+}
+
+#[test]
+fn created_claims_across_sources_first_source_owns() {
+    let with = EncodedSnapshot::encode(vec![histogram_foo(true)]);
+    let without = EncodedSnapshot::encode(vec![histogram_foo(false)]);
+    let gauge = EncodedSnapshot::encode(vec![created_gauge("foo_created")]);
+    let dropped = |source: &str, family: &str, kept, dropped| TypeConflict {
+        source: source.into(),
+        family: family.into(),
+        kept,
+        dropped,
+    };
+    let (h, g) = (MetricType::Histogram, MetricType::Gauge);
+    type Case<'a> = (Vec<(&'a str, &'a EncodedSnapshot)>, Vec<TypeConflict>);
+    let cases: Vec<Case> = vec![
+        // The histogram with `_created` samples comes first: the gauge is dropped.
+        (
+            vec![("h", &with), ("g", &gauge)],
+            vec![dropped("g", "foo_created", h, g)],
+        ),
+        // The gauge comes first: the histogram that would write `foo_created` is dropped.
+        (
+            vec![("g", &gauge), ("h", &with)],
+            vec![dropped("h", "foo", g, h)],
+        ),
+        // Without `_created` samples, nothing clashes in either order.
+        (vec![("h", &without), ("g", &gauge)], vec![]),
+        (vec![("g", &gauge), ("h", &without)], vec![]),
+        // A later source's `foo` joins the owner's header; its `_created` samples would
+        // sit beside the gauge an earlier source already serves, so it is left out.
+        (
+            vec![("a", &without), ("g", &gauge), ("b", &with)],
+            vec![dropped("b", "foo", g, h)],
+        ),
+        // Once a joining `foo` has claimed `foo_created`, a later gauge is left out.
+        (
+            vec![("a", &without), ("b", &with), ("g", &gauge)],
+            vec![dropped("g", "foo_created", h, g)],
+        ),
+    ];
+    for (parts, want) in cases {
+        let sources: Vec<&str> = parts.iter().map(|(s, _)| *s).collect();
+        let (classic, conflicts) = render(&parts, Format::Classic);
+        assert!(conflicts.is_empty(), "{sources:?}: {conflicts:?}");
+        assert!(
+            classic.contains("# TYPE foo_created gauge\n"),
+            "{sources:?}"
+        );
+        let (om, conflicts) = render(&parts, Format::OpenMetrics);
+        assert_eq!(conflicts, want, "{sources:?}");
+        assert_eq!(
+            om.contains("# TYPE foo_created gauge\n"),
+            !want.iter().any(|c| c.family == "foo_created"),
+            "{sources:?}: {om}"
+        );
+        // `foo_created` is written by exactly one family.
+        let writers = om.contains("# TYPE foo_created gauge\n") as usize
+            + om.contains("foo_created 1700000000\n") as usize;
+        assert_eq!(writers, 1, "{sources:?}: {om}");
+    }
+}

@@ -115,12 +115,14 @@ impl<'l> Builder<'l> {
     }
 
     /// A classic `foo_total` counter is the model's counter `foo` — unless another
-    /// family is already called `foo` or `foo_created` (Go's `go_memstats_alloc_bytes`
-    /// gauge beside the `go_memstats_alloc_bytes_total` counter; the Python client's
-    /// `foo_created` gauge). Two families claiming one name would make the encoder drop
-    /// one as a type conflict, so such a counter keeps its TYPE-line name with bare
-    /// samples: written back exactly as it came in classic text (as `unknown` in
-    /// OpenMetrics, the same series either way).
+    /// family is already called `foo` (Go's `go_memstats_alloc_bytes` gauge beside the
+    /// `go_memstats_alloc_bytes_total` counter). Two families named `foo` would make the
+    /// encoder drop one as a type conflict, so such a counter keeps its TYPE-line name
+    /// with bare samples: written back exactly as it came in classic text (as `unknown`
+    /// in OpenMetrics, the same series either way). Beside a `foo_created` family (the
+    /// Python client's classic `foo_created` gauge) this is no longer needed — the
+    /// encoder claims `foo_created` only for a family with `_created` samples — but is
+    /// kept so a classic body still parses into the same families.
     fn keep_clashing_counters_bare(&mut self) {
         let mut names: HashMap<&str, usize> = HashMap::with_capacity(self.families.len());
         for f in &self.families {

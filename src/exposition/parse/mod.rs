@@ -15,14 +15,19 @@
 //! - **Classic names.** Classic TYPE lines name the *sample*: `# TYPE foo_total counter`
 //!   gives the model's counter family `foo` with samples `foo_total`; `# TYPE foo counter`
 //!   gives family `foo` with bare `foo` samples (the model's `push_bare` style). When
-//!   another family of the body is already named `foo` or `foo_created` (Go's
-//!   `go_memstats_alloc_bytes` gauge beside `go_memstats_alloc_bytes_total`; the Python
-//!   client's classic `foo_created` gauges), the `foo_total` counter keeps its TYPE-line
-//!   name with bare samples instead, so re-encoding meets no name clash.
+//!   another family of the body is already named `foo` (Go's `go_memstats_alloc_bytes`
+//!   gauge beside `go_memstats_alloc_bytes_total`), the `foo_total` counter keeps its
+//!   TYPE-line name with bare samples instead, so re-encoding meets no name clash. The
+//!   same is done beside a `foo_created` family (the Python client's classic
+//!   `foo_created` gauges), although the encoder no longer needs it there (see below):
+//!   changing it would change the families a classic body parses into.
 //!   Classic counters, gauges and untyped series take exactly their TYPE name, histograms
 //!   `_bucket`/`_sum`/`_count`, summaries the name itself/`_sum`/`_count`; a classic
-//!   `foo_created` is a family of its own (it has no place in 0.0.4). Classic TYPE words
-//!   are `counter gauge histogram summary untyped`; `untyped` maps to `Unknown`.
+//!   `foo_created` is a family of its own (it has no place in 0.0.4), and is re-exposed
+//!   as one in both formats: the encoder claims `foo_created` for a family `foo` only in
+//!   OpenMetrics and only when `foo` has `_created` samples, which classic text never
+//!   gives it. Classic TYPE words are `counter gauge histogram summary untyped`;
+//!   `untyped` maps to `Unknown`.
 //! - **Interleaving.** Classic: a family named again later (by metadata or by a sample
 //!   that fits it) is merged, since Prometheus's 0.0.4 parser keeps no family state and
 //!   accepts it. A second TYPE that disagrees is an error; a second HELP is ignored.
