@@ -192,17 +192,38 @@ pub fn apply_source_labels(
     let mut prefix: Labels = Vec::with_capacity(1 + extra.len());
     prefix.push(("source".to_owned(), source.to_owned()));
     prefix.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+    prepend_labels(families, &prefix);
+}
+
+/// Puts `prefix` in front of every sample's own labels; an own label whose name is taken
+/// is renamed `exported_<name>` (again, until the name is free), as Prometheus does.
+pub fn prepend_labels(families: &mut [MetricFamily], prefix: &[(String, String)]) {
     for family in families.iter_mut() {
         for sample in family.samples.iter_mut() {
             let own = std::mem::take(&mut sample.labels);
             let mut merged = Vec::with_capacity(prefix.len() + own.len());
             merged.extend(prefix.iter().cloned());
-            for (name, value) in own {
+            let clashes = own
+                .iter()
+                .any(|(name, _)| prefix.iter().any(|(p, _)| p == name));
+            if !clashes {
+                merged.extend(own);
+                sample.labels = merged;
+                continue;
+            }
+            // Like Prometheus, a name counts as taken when the sample itself has it.
+            let taken = |name: &str, merged: &Labels| {
+                own.iter().any(|(n, _)| n == name) || merged.iter().any(|(n, _)| n == name)
+            };
+            for (name, value) in &own {
+                let mut name = name.clone();
                 if prefix.iter().any(|(p, _)| *p == name) {
-                    merged.push((format!("exported_{name}"), value));
-                } else {
-                    merged.push((name, value));
+                    name = format!("exported_{name}");
+                    while taken(&name, &merged) {
+                        name = format!("exported_{name}");
+                    }
                 }
+                merged.push((name, value.clone()));
             }
             sample.labels = merged;
         }

@@ -1,14 +1,22 @@
-//! TLS pieces shared by the sources that speak TLS (PostgreSQL, PgBouncer, Redis): reading
-//! PEM files with errors that name the setting and the path, and turning a rustls failure
-//! found in an error chain into one clear line. Every source uses rustls with the ring
+//! TLS pieces shared by the sources that speak TLS (PostgreSQL, PgBouncer, Redis, apps):
+//! reading PEM files with errors that name the setting and the path, the no-verification
+//! verifier, the apps' client config, and turning a rustls failure found in an error
+//! chain into one clear line. Every source uses rustls with the ring
 //! provider; none links aws-lc.
 
 use std::path::Path;
 use std::sync::Arc;
 
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::{AlertDescription, CertificateError, RootCertStore};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{
+    AlertDescription, CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore,
+    SignatureScheme,
+};
+
+use crate::config::ClientTls;
 
 /// The bytes of a PEM file. `what` names the setting in the error (`sslrootcert`,
 /// `tls.ca_file`…), so the user knows which line of the config to fix.
@@ -180,4 +188,101 @@ fn plain_name(presented: &str) -> &str {
                 .and_then(|n| n.strip_suffix(')'))
         })
         .unwrap_or(presented)
+}
+
+/// Encryption without authentication of the server: PostgreSQL's `sslmode=prefer` /
+/// `require` without a root file (as libpq does), an app's `tls.insecure_skip_verify`. The handshake signatures are still checked, so the session is
+/// bound to the key of the certificate the server sent.
+#[derive(Debug)]
+pub(crate) struct AcceptAnyCertificate {
+    provider: Arc<CryptoProvider>,
+}
+
+impl AcceptAnyCertificate {
+    pub(crate) fn new(provider: Arc<CryptoProvider>) -> Self {
+        AcceptAnyCertificate { provider }
+    }
+}
+
+impl ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// The rustls client for an HTTP source's `tls` block: the built-in Mozilla roots unless
+/// a CA file is given, an optional client certificate, or no verification at all.
+pub(crate) fn http_client_config(tls: &ClientTls) -> Result<Arc<ClientConfig>, String> {
+    // ring explicitly, as for PostgreSQL: no other crate's default provider applies.
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS setup failed: {e}"))?;
+    let builder = if tls.insecure_skip_verify {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate::new(provider)))
+    } else {
+        let roots = match &tls.ca_file {
+            Some(path) => read_roots("tls.ca_file", path)?,
+            None => RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            },
+        };
+        builder.with_root_certificates(roots)
+    };
+    let mut config = match (&tls.cert_file, &tls.key_file) {
+        (Some(cert), Some(key)) => builder
+            .with_client_auth_cert(
+                read_cert_chain("tls.cert_file", cert)?,
+                read_key("tls.key_file", key)?,
+            )
+            .map_err(|e| {
+                format!("tls.cert_file/tls.key_file: unusable client certificate or key: {e}")
+            })?,
+        _ => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
 }

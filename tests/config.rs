@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use stack_exporter::config::{
     builtin_default, load_file, load_str, Config, ConfigError, ConfigOrigin, CustomQuery,
-    CustomValue, CustomValueKind, Env, PostgresCollectors, StatementsOptions, TablesOptions,
-    WebAuth,
+    CustomValue, CustomValueKind, Env, HttpAuth, PostgresCollectors, StatementsOptions,
+    TablesOptions,
 };
 
 const FILE: &str = "config.yaml";
@@ -155,13 +155,241 @@ fn empty_file() {
 }
 
 #[test]
-fn metrics_url_is_rejected_explicitly() {
-    let yaml = "apps:\n  - name: api\n    probes: [{ url: 'http://h/' }]\n    metrics_url: http://h/metrics\n";
-    let e = one_err(yaml);
-    assert_at(&e, "apps[0].metrics_url", 4, 18);
+fn metrics_url_one_or_many() {
+    let c = ok("apps:\n  - name: api\n    metrics_url: http://h:8000/metrics\n");
+    let app = &c.apps[0];
+    assert_eq!(app.metrics.len(), 1);
+    assert_eq!(app.metrics[0].url.expose(), "http://h:8000/metrics");
+    // One endpoint: no `target` label, so series look as they do at the app.
+    assert_eq!(app.metrics[0].target_label, None);
+    assert_eq!(app.scrape.max_body_size, 16 << 20);
+    assert_eq!(app.scrape.sample_limit, 100_000);
+    assert_eq!(app.max_redirects, 10);
+    assert!(app.probes.is_empty());
+
+    let c = ok("apps:\n  - name: api\n    metrics_url: [http://a:1/metrics, 'http://b:2/m?x=1']\n    scrape: { max_body_size: 2MiB, sample_limit: 0 }\n    max_redirects: 0\n");
+    let app = &c.apps[0];
+    let labels: Vec<_> = app.metrics.iter().map(|m| m.target_label.clone()).collect();
+    assert_eq!(labels, [Some("a:1".to_owned()), Some("b:2".to_owned())]);
+    assert_eq!(app.scrape.max_body_size, 2 << 20);
+    assert_eq!(app.scrape.sample_limit, 0);
+    assert_eq!(app.max_redirects, 0);
+
+    // Same host:port twice: the whole URL tells them apart.
+    let c = ok("apps:\n  - name: api\n    metrics_url: [http://a:1/x, http://a:1/y]\n");
+    let labels: Vec<_> = c.apps[0]
+        .metrics
+        .iter()
+        .map(|m| m.target_label.clone())
+        .collect();
     assert_eq!(
-        e.message,
-        "`metrics_url` (scraping the app's own /metrics) is not supported yet; use probes"
+        labels,
+        [
+            Some("http://a:1/x".to_owned()),
+            Some("http://a:1/y".to_owned())
+        ]
+    );
+}
+
+#[test]
+fn metrics_url_errors_are_located() {
+    let e = one_err("apps:\n  - name: api\n    metrics_url: ftp://h/metrics\n");
+    assert_at(&e, "apps[0].metrics_url", 3, 18);
+    assert!(
+        e.message
+            .starts_with("unsupported scheme `ftp` in metrics URL"),
+        "{e}"
+    );
+    let e = errs("apps:\n  - name: api\n    metrics_url:\n      - http://h/m\n      - 'http://u:sekret@h/m'\n      - not a url\n      - http://h/m\n");
+    assert_eq!(e.len(), 2, "{e:#?}");
+    assert!(
+        e[0].starts_with("apps[0].metrics_url[2]: invalid metrics URL `not a url`"),
+        "{}",
+        e[0]
+    );
+    assert!(e[0].contains("config.yaml:6:9"), "{}", e[0]);
+    assert!(
+        e[1].starts_with("apps[0].metrics_url[3]: metrics URL `http://h/m` is listed twice"),
+        "{}",
+        e[1]
+    );
+    let e = one_err("apps:\n  - name: api\n    metrics_url: { url: x }\n");
+    assert!(e.message.contains("a URL or a list of URLs"), "{e}");
+}
+
+#[test]
+fn scrape_limits_and_sizes() {
+    for (text, bytes) in [
+        ("1024", 1024u64),
+        ("512KiB", 512 << 10),
+        ("10MB", 10_000_000),
+        ("1GiB", 1 << 30),
+        ("'64 kB'", 64_000),
+    ] {
+        let c = ok(&format!("apps:\n  - name: api\n    metrics_url: http://h/m\n    scrape: {{ max_body_size: {text} }}\n"));
+        assert_eq!(c.apps[0].scrape.max_body_size, bytes, "{text}");
+    }
+    let e = one_err("apps:\n  - name: api\n    metrics_url: http://h/m\n    scrape: { max_body_size: 12 parsecs }\n");
+    assert_at(&e, "apps[0].scrape.max_body_size", 4, 30);
+    assert!(
+        e.message
+            .starts_with("invalid size `12 parsecs`; expected a number of bytes or e.g. 512KiB"),
+        "{e}"
+    );
+    let e = one_err(
+        "apps:\n  - name: api\n    metrics_url: http://h/m\n    scrape: { max_body_size: 100 }\n",
+    );
+    assert!(e.message.contains("too small"), "{e}");
+    let e = one_err(
+        "apps:\n  - name: api\n    metrics_url: http://h/m\n    scrape: { sample_limit: -1 }\n",
+    );
+    assert_eq!(e.path, "apps[0].scrape.sample_limit");
+    let e = one_err(
+        "apps:\n  - name: api\n    metrics_url: http://h/m\n    scrape: { body_limit: 1 }\n",
+    );
+    assert!(
+        e.message
+            .starts_with("unknown field `body_limit`, expected `max_body_size` or `sample_limit`"),
+        "{e}"
+    );
+    let e = one_err("apps:\n  - name: api\n    metrics_url: http://h/m\n    max_redirects: 31\n");
+    assert_at(&e, "apps[0].max_redirects", 4, 20);
+}
+
+#[test]
+fn app_auth_and_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "file-token\n").unwrap();
+    let c = ok(&format!("apps:\n  - name: api\n    metrics_url: https://h/m\n    bearer_token_file: {}\n    tls: {{ insecure_skip_verify: true }}\n", token.display()));
+    let app = &c.apps[0];
+    assert!(
+        matches!(&app.auth, Some(HttpAuth::Bearer { token }) if token.expose() == "file-token")
+    );
+    assert!(app.tls.insecure_skip_verify);
+    let c = ok("apps:\n  - name: api\n    metrics_url: https://h/m\n    basic_auth: { username: u, password: '${TOKEN}' }\n");
+    assert!(
+        matches!(&c.apps[0].auth, Some(HttpAuth::Basic { username, password }) if username == "u" && password.expose() == "tok-secret-3")
+    );
+    let e = one_err("apps:\n  - name: api\n    metrics_url: https://h/m\n    basic_auth: { username: u, password: p }\n    bearer_token: t\n");
+    assert_at(&e, "apps[0].bearer_token", 5, 19);
+    assert!(e.message.contains("mutually exclusive"), "{e}");
+    let e = one_err("apps:\n  - name: api\n    metrics_url: https://h/m\n    tls: { ca_file: /nonexistent/ca.pem }\n");
+    assert_at(&e, "apps[0].tls.ca_file", 4, 21);
+    assert!(e.message.contains("/nonexistent/ca.pem"), "{e}");
+    let e = errs("apps:\n  - name: api\n    metrics_url: https://h/m\n    tls: { cert_file: /nonexistent/c.pem }\n");
+    assert!(
+        e[0].starts_with(
+            "apps[0].tls.cert_file: cannot read client certificate file `/nonexistent/c.pem`"
+        ),
+        "{e:?}"
+    );
+    assert!(
+        e[1].starts_with("apps[0].tls.cert_file: tls.cert_file needs tls.key_file"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn probe_checks() {
+    let c = ok(r#"apps:
+  - name: api
+    probes:
+      - url: http://h/health
+        method: POST
+        body: '{"ping":1}'
+        body_regex: '"status":\s*"(healthy|ok)"'
+        body_not_regex: maintenance
+        json:
+          - { pointer: /status, equals: healthy }
+          - { pointer: /ready, equals: true }
+        json_services: { pointer: /services, latency_unit: s, up_values: [up, green] }
+        json_values:
+          - { pointer: /queue/depth, metric: app_queue_depth }
+          - { pointer: /uptime_ms, metric: app_uptime_seconds, scale: 0.001, help: Uptime. }
+"#);
+    let p = &c.apps[0].probes[0];
+    assert_eq!(p.body.as_deref(), Some("{\"ping\":1}"));
+    assert!(p
+        .body_regex
+        .as_ref()
+        .unwrap()
+        .0
+        .is_match(b"{\"status\": \"ok\"}"));
+    assert_eq!(p.json_checks.len(), 2);
+    assert_eq!(p.json_checks[1].equals, "true");
+    let s = p.json_services.as_ref().unwrap();
+    assert_eq!(
+        (
+            s.status_field.as_str(),
+            s.latency_field.as_deref(),
+            s.latency_scale
+        ),
+        ("status", Some("latency"), 1.0)
+    );
+    assert_eq!(s.up_values, ["up", "green"]);
+    assert_eq!(p.json_values[1].scale, 0.001);
+    assert_eq!(p.json_values[1].help, "Uptime.");
+    assert!(
+        p.json_values[0].help.contains("/queue/depth"),
+        "{}",
+        p.json_values[0].help
+    );
+    let out = c.to_redacted_yaml();
+    assert!(out.contains("body_regex:"), "{out}");
+    assert!(out.contains("metric: app_queue_depth"), "{out}");
+
+    let e = errs(
+        r#"apps:
+  - name: api
+    probes:
+      - url: http://h/health
+        body_regex: '(unclosed'
+        json:
+          - { pointer: status, equals: ok }
+        json_services: { pointer: /s, latency_unit: fortnights }
+        json_values:
+          - { pointer: /a, metric: 'bad-name' }
+          - { pointer: /b, metric: probe_success }
+          - { pointer: /c, metric: ok_one }
+          - { pointer: /d, metric: ok_one }
+"#,
+    );
+    assert_eq!(e.len(), 6, "{e:#?}");
+    assert!(
+        e[0].starts_with("apps[0].probes[0].body_regex: invalid regular expression"),
+        "{}",
+        e[0]
+    );
+    assert!(e[0].contains("config.yaml:5:21"), "{}", e[0]);
+    assert!(
+        e[1].starts_with("apps[0].probes[0].json[0].pointer: invalid JSON pointer `status`"),
+        "{}",
+        e[1]
+    );
+    assert!(
+        e[2].starts_with(
+            "apps[0].probes[0].json_services.latency_unit: unknown latency unit `fortnights`"
+        ),
+        "{}",
+        e[2]
+    );
+    assert!(
+        e[3].starts_with("apps[0].probes[0].json_values[0].metric: invalid metric name `bad-name`"),
+        "{}",
+        e[3]
+    );
+    assert!(
+        e[4].starts_with("apps[0].probes[0].json_values[1].metric: metric `probe_success`"),
+        "{}",
+        e[4]
+    );
+    assert!(
+        e[5].starts_with(
+            "apps[0].probes[0].json_values[3].metric: metric `ok_one` is extracted twice"
+        ),
+        "{}",
+        e[5]
     );
 }
 
@@ -196,7 +424,7 @@ fn defaults_and_variables_are_used() {
 fn double_dollar_is_a_literal_dollar() {
     let c = ok("web:\n  basic_auth: { username: prom, password: \"pa$$word$${TOKEN}\" }\n");
     match &c.web.auth {
-        Some(WebAuth::Basic { username, password }) => {
+        Some(HttpAuth::Basic { username, password }) => {
             assert_eq!(username, "prom");
             assert_eq!(password.expose(), "pa$word${TOKEN}");
         }
@@ -428,10 +656,13 @@ fn postgres_url_must_satisfy_the_driver() {
 }
 
 #[test]
-fn app_needs_probes() {
+fn app_needs_metrics_url_or_probes() {
     let e = one_err("apps:\n  - name: api\n");
-    assert_eq!(e.path, "apps[0].probes");
-    assert_eq!(e.message, "an app needs at least one probe");
+    assert_at(&e, "apps[0].name", 2, 11);
+    assert_eq!(
+        e.message,
+        "an app needs at least one `metrics_url` or one probe"
+    );
     let e = one_err("apps:\n  - name: api\n    probes: []\n");
     assert_at(&e, "apps[0].probes", 3, 13);
 }
@@ -494,7 +725,7 @@ fn web_auth_exclusivity() {
 
     let c = ok("web:\n  bearer_token: ${TOKEN}\n");
     match &c.web.auth {
-        Some(WebAuth::Bearer { token }) => assert_eq!(token.expose(), "tok-secret-3"),
+        Some(HttpAuth::Bearer { token }) => assert_eq!(token.expose(), "tok-secret-3"),
         other => panic!("{other:?}"),
     }
 }
@@ -546,7 +777,7 @@ fn password_files_are_applied() {
     assert_eq!(c.redis[0].url.expose(), "redis://:r3dis-secret@cache:6379");
     match &c.web.auth {
         // Only one trailing newline is stripped.
-        Some(WebAuth::Basic { password, .. }) => assert_eq!(password.expose(), "webpass\n"),
+        Some(HttpAuth::Basic { password, .. }) => assert_eq!(password.expose(), "webpass\n"),
         other => panic!("{other:?}"),
     }
     let secrets = c.secret_values();
@@ -659,10 +890,12 @@ fn no_secret_in_debug_or_redacted_yaml() {
         "basicpass-5",
         "hdr-secret-6",
         "probepass-7",
+        "scrapepass-8",
+        "appbasic-9",
     ];
 
     let with_basic = format!(
-        "web:\n  basic_auth: {{ username: prom, password: basicpass-5 }}\npostgres:\n  - name: a\n    url: ${{DB_PASS_URL}}\n  - name: b\n    url: postgresql://u@h/db\n    password_file: {}\nredis:\n  - name: r\n    url: 'redis://:redispass-2@cache:6379'\napps:\n  - name: api\n    probes:\n      - url: http://u:probepass-7@h/health\n        headers: {{ Authorization: 'Bearer hdr-secret-6' }}\n",
+        "web:\n  basic_auth: {{ username: prom, password: basicpass-5 }}\npostgres:\n  - name: a\n    url: ${{DB_PASS_URL}}\n  - name: b\n    url: postgresql://u@h/db\n    password_file: {}\nredis:\n  - name: r\n    url: 'redis://:redispass-2@cache:6379'\napps:\n  - name: api\n    probes:\n      - url: http://u:probepass-7@h/health\n        headers: {{ Authorization: 'Bearer hdr-secret-6' }}\n    metrics_url: 'http://m:scrapepass-8@h/metrics'\n    basic_auth: {{ username: app, password: appbasic-9 }}\n",
         pw_file.display()
     );
     let with_bearer = "web:\n  bearer_token: ${TOKEN}\n";

@@ -60,7 +60,7 @@ pub struct WebConfig {
     pub listen_address: SocketAddr,
     /// Protects `/metrics` and the status page `/`; `/health` and `/ready` stay open
     /// for orchestrator probes.
-    pub auth: Option<WebAuth>,
+    pub auth: Option<HttpAuth>,
     /// Connections served at once; further clients wait in the accept queue.
     pub max_connections: usize,
     /// How long a client may take to send its request headers.
@@ -68,7 +68,7 @@ pub struct WebConfig {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum WebAuth {
+pub enum HttpAuth {
     Basic { username: String, password: Secret },
     Bearer { token: Secret },
 }
@@ -242,13 +242,13 @@ pub struct RedisConfig {
     /// `check_keys`, `check_streams`, `key_checks` and `queues`.
     pub key_checks: RedisKeyChecks,
     /// TLS settings for `rediss://` / `valkeys://`; all unset means Mozilla's roots.
-    pub tls: RedisTls,
+    pub tls: ClientTls,
 }
 
 /// `redis[].tls`: files already checked readable and parseable by validation, paths
 /// resolved against the config file's directory.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct RedisTls {
+pub struct ClientTls {
     /// PEM CA certificates to trust instead of the built-in Mozilla roots.
     pub ca_file: Option<PathBuf>,
     /// Client certificate (PEM chain) and its unencrypted key, always set together.
@@ -261,8 +261,49 @@ pub struct RedisTls {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AppConfig {
     pub common: SourceCommon,
+    /// The app's own Prometheus endpoints, re-exposed with our labels added.
+    pub metrics: Vec<MetricsTarget>,
+    pub scrape: ScrapeLimits,
+    /// Redirects followed per request (scrapes and probes); 0 follows none.
+    pub max_redirects: usize,
+    pub tls: ClientTls,
+    /// Sent with every request of this app (scrapes and probes).
+    pub auth: Option<HttpAuth>,
     pub probes: Vec<ProbeConfig>,
 }
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricsTarget {
+    pub url: Secret,
+    pub display_url: String,
+    /// The `target` label, set only when an app has more than one `metrics_url`, so
+    /// that equal series from two endpoints stay apart.
+    pub target_label: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScrapeLimits {
+    /// Bytes of one response body after decompression.
+    pub max_body_size: u64,
+    /// Series of one response; 0 means no limit.
+    pub sample_limit: usize,
+}
+
+/// `16MiB` for a whole number of MiB, `1500KiB`, else bytes: how sizes are written in
+/// the config, so messages can be pasted back.
+pub fn fmt_byte_size(n: u64) -> String {
+    match n {
+        0 => "0".to_owned(),
+        n if n % (1 << 30) == 0 => format!("{}GiB", n >> 30),
+        n if n % (1 << 20) == 0 => format!("{}MiB", n >> 20),
+        n if n % (1 << 10) == 0 => format!("{}KiB", n >> 10),
+        n => n.to_string(),
+    }
+}
+
+pub const DEFAULT_MAX_BODY_SIZE: u64 = 16 << 20;
+pub const DEFAULT_SAMPLE_LIMIT: usize = 100_000;
+pub const DEFAULT_MAX_REDIRECTS: usize = 10;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProbeConfig {
@@ -272,8 +313,64 @@ pub struct ProbeConfig {
     pub display_url: String,
     pub method: String,
     pub headers: Vec<(String, Secret)>,
+    /// Request body, for POST/PUT/PATCH health endpoints.
+    pub body: Option<String>,
     /// Status codes that count as success; empty means any 2xx.
     pub expected_status: Vec<u16>,
+    /// The body must match this.
+    pub body_regex: Option<BodyRegex>,
+    /// The body must not match this.
+    pub body_not_regex: Option<BodyRegex>,
+    pub json_checks: Vec<JsonCheck>,
+    pub json_services: Option<JsonServices>,
+    pub json_values: Vec<JsonValue>,
+}
+
+impl ProbeConfig {
+    /// Whether the body must be read as JSON.
+    pub fn wants_json(&self) -> bool {
+        !self.json_checks.is_empty() || self.json_services.is_some() || !self.json_values.is_empty()
+    }
+}
+
+/// A compiled regular expression that compares by its source text.
+#[derive(Debug, Clone)]
+pub struct BodyRegex(pub regex::bytes::Regex);
+
+impl PartialEq for BodyRegex {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonCheck {
+    /// RFC 6901 JSON pointer, e.g. `/status`.
+    pub pointer: String,
+    /// Compared with a JSON string as is, with a number numerically, with a boolean or
+    /// null by its JSON spelling.
+    pub equals: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonServices {
+    pub pointer: String,
+    pub status_field: String,
+    /// Status values (case-insensitive) that mean up.
+    pub up_values: Vec<String>,
+    pub latency_field: Option<String>,
+    /// `s`, `ms`, `us` or `ns`: the unit of the latency field.
+    pub latency_unit: &'static str,
+    /// Seconds per unit of the latency field.
+    pub latency_scale: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonValue {
+    pub pointer: String,
+    pub metric: String,
+    pub help: String,
+    pub scale: f64,
 }
 
 impl Config {
@@ -291,10 +388,11 @@ impl Config {
     /// them even where a driver echoes one back.
     pub fn secret_values(&self) -> Vec<String> {
         let mut out = Vec::new();
-        if let Some(auth) = &self.web.auth {
+        for auth in std::iter::once(&self.web.auth).chain(self.apps.iter().map(|a| &a.auth)) {
             match auth {
-                WebAuth::Basic { password, .. } => out.push(password.expose().to_owned()),
-                WebAuth::Bearer { token } => out.push(token.expose().to_owned()),
+                Some(HttpAuth::Basic { password, .. }) => out.push(password.expose().to_owned()),
+                Some(HttpAuth::Bearer { token }) => out.push(token.expose().to_owned()),
+                None => {}
             }
         }
         for url in self
@@ -307,6 +405,11 @@ impl Config {
                 self.apps
                     .iter()
                     .flat_map(|a| a.probes.iter().map(|p| &p.url)),
+            )
+            .chain(
+                self.apps
+                    .iter()
+                    .flat_map(|a| a.metrics.iter().map(|m| &m.url)),
             )
         {
             out.extend(crate::redact::url_secrets(url.expose()));

@@ -5,8 +5,8 @@ use serde::Serialize;
 use super::secret::REDACTED;
 use super::validate::fmt_duration;
 use super::{
-    Config, CustomQuery, CustomValueKind, PostgresCollectors, PostgresConfig, RedisConfig,
-    RedisTls, SourceCommon, WebAuth,
+    AppConfig, ClientTls, Config, CustomQuery, CustomValueKind, HttpAuth, PostgresCollectors,
+    PostgresConfig, ProbeConfig, RedisConfig, SourceCommon,
 };
 use std::collections::BTreeMap;
 
@@ -33,7 +33,7 @@ struct RedisView<'a> {
     // Left out when nothing is set, so plain-TCP sources print as they always did. The
     // file paths are not secrets (the files' contents never enter the view).
     #[serde(skip_serializing_if = "Option::is_none")]
-    tls: Option<RedisTlsView>,
+    tls: Option<ClientTlsView>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     check_keys: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -65,7 +65,7 @@ fn redis(r: &RedisConfig) -> RedisView<'_> {
     let o = &checks.options;
     RedisView {
         source: url_source(&r.common, &r.display_url),
-        tls: redis_tls(&r.tls),
+        tls: client_tls(&r.tls),
         check_keys: checks.keys.iter().map(|k| k.to_config_text()).collect(),
         check_streams: checks.streams.iter().map(|k| k.to_config_text()).collect(),
         key_checks: (!checks.keys.is_empty() || !checks.streams.is_empty()).then(|| {
@@ -114,7 +114,7 @@ struct UrlSourceView<'a> {
 }
 
 #[derive(Serialize)]
-struct RedisTlsView {
+struct ClientTlsView {
     #[serde(skip_serializing_if = "Option::is_none")]
     ca_file: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -124,9 +124,9 @@ struct RedisTlsView {
     insecure_skip_verify: bool,
 }
 
-fn redis_tls(tls: &RedisTls) -> Option<RedisTlsView> {
+fn client_tls(tls: &ClientTls) -> Option<ClientTlsView> {
     let path = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
-    (*tls != RedisTls::default()).then(|| RedisTlsView {
+    (*tls != ClientTls::default()).then(|| ClientTlsView {
         ca_file: path(&tls.ca_file),
         cert_file: path(&tls.cert_file),
         key_file: path(&tls.key_file),
@@ -281,7 +281,24 @@ struct AppView<'a> {
     timeout: String,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     labels: &'a BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    metrics_url: Vec<&'a str>,
+    scrape: ScrapeView,
+    max_redirects: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls: Option<ClientTlsView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    basic_auth: Option<BasicAuthView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bearer_token: Option<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     probes: Vec<ProbeView<'a>>,
+}
+
+#[derive(Serialize)]
+struct ScrapeView {
+    max_body_size: u64,
+    sample_limit: usize,
 }
 
 #[derive(Serialize)]
@@ -291,8 +308,116 @@ struct ProbeView<'a> {
     method: &'a str,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     headers: BTreeMap<&'a str, &'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<&'a str>,
     #[serde(skip_serializing_if = "<[u16]>::is_empty")]
     expected_status: &'a [u16],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body_regex: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body_not_regex: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    json: Vec<JsonCheckView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    json_services: Option<JsonServicesView<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    json_values: Vec<JsonValueView<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonCheckView<'a> {
+    pointer: &'a str,
+    equals: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonServicesView<'a> {
+    pointer: &'a str,
+    status_field: &'a str,
+    up_values: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latency_field: Option<&'a str>,
+    latency_unit: &'static str,
+}
+
+#[derive(Serialize)]
+struct JsonValueView<'a> {
+    pointer: &'a str,
+    metric: &'a str,
+    help: &'a str,
+    scale: f64,
+}
+
+fn auth_views(auth: &Option<HttpAuth>) -> (Option<BasicAuthView>, Option<&'static str>) {
+    match auth {
+        Some(HttpAuth::Basic { username, .. }) => (
+            Some(BasicAuthView {
+                username: username.clone(),
+                password: REDACTED,
+            }),
+            None,
+        ),
+        Some(HttpAuth::Bearer { .. }) => (None, Some(REDACTED)),
+        None => (None, None),
+    }
+}
+
+fn app(a: &AppConfig) -> AppView<'_> {
+    let (basic_auth, bearer_token) = auth_views(&a.auth);
+    AppView {
+        name: &a.common.name,
+        interval: fmt_duration(a.common.interval),
+        timeout: fmt_duration(a.common.timeout),
+        labels: &a.common.labels,
+        metrics_url: a.metrics.iter().map(|m| m.display_url.as_str()).collect(),
+        scrape: ScrapeView {
+            max_body_size: a.scrape.max_body_size,
+            sample_limit: a.scrape.sample_limit,
+        },
+        max_redirects: a.max_redirects,
+        tls: client_tls(&a.tls),
+        basic_auth,
+        bearer_token,
+        probes: a.probes.iter().map(probe).collect(),
+    }
+}
+
+fn probe(p: &ProbeConfig) -> ProbeView<'_> {
+    ProbeView {
+        name: &p.name,
+        url: &p.display_url,
+        method: &p.method,
+        headers: p
+            .headers
+            .iter()
+            .map(|(k, _)| (k.as_str(), REDACTED))
+            .collect(),
+        body: p.body.as_deref(),
+        expected_status: &p.expected_status,
+        body_regex: p.body_regex.as_ref().map(|r| r.0.as_str()),
+        body_not_regex: p.body_not_regex.as_ref().map(|r| r.0.as_str()),
+        json: (p.json_checks.iter())
+            .map(|c| JsonCheckView {
+                pointer: &c.pointer,
+                equals: &c.equals,
+            })
+            .collect(),
+        json_services: p.json_services.as_ref().map(|s| JsonServicesView {
+            pointer: &s.pointer,
+            status_field: &s.status_field,
+            up_values: &s.up_values,
+            latency_field: s.latency_field.as_deref(),
+            latency_unit: s.latency_unit,
+        }),
+        json_values: (p.json_values.iter())
+            .map(|v| JsonValueView {
+                pointer: &v.pointer,
+                metric: &v.metric,
+                help: &v.help,
+                scale: v.scale,
+            })
+            .collect(),
+    }
 }
 
 fn url_source<'a>(common: &'a SourceCommon, display_url: &'a str) -> UrlSourceView<'a> {
@@ -315,44 +440,15 @@ impl Config {
                 listen_address: web.listen_address.to_string(),
                 max_connections: web.max_connections,
                 header_read_timeout: fmt_duration(web.header_read_timeout),
-                basic_auth: match &web.auth {
-                    Some(WebAuth::Basic { username, .. }) => Some(BasicAuthView {
-                        username: username.clone(),
-                        password: REDACTED,
-                    }),
-                    _ => None,
-                },
-                bearer_token: match &web.auth {
-                    Some(WebAuth::Bearer { .. }) => Some(REDACTED),
-                    _ => None,
-                },
+                basic_auth: auth_views(&web.auth).0,
+                bearer_token: auth_views(&web.auth).1,
             },
             postgres: self.postgres.iter().map(postgres).collect(),
             pgbouncer: (self.pgbouncer.iter())
                 .map(|p| url_source(&p.common, &p.display_url))
                 .collect(),
             redis: self.redis.iter().map(redis).collect(),
-            apps: (self.apps.iter())
-                .map(|a| AppView {
-                    name: &a.common.name,
-                    interval: fmt_duration(a.common.interval),
-                    timeout: fmt_duration(a.common.timeout),
-                    labels: &a.common.labels,
-                    probes: (a.probes.iter())
-                        .map(|p| ProbeView {
-                            name: &p.name,
-                            url: &p.display_url,
-                            method: &p.method,
-                            headers: p
-                                .headers
-                                .iter()
-                                .map(|(k, _)| (k.as_str(), REDACTED))
-                                .collect(),
-                            expected_status: &p.expected_status,
-                        })
-                        .collect(),
-                })
-                .collect(),
+            apps: self.apps.iter().map(app).collect(),
         };
         let body = serde_yaml::to_string(&view)
             .unwrap_or_else(|e| format!("# cannot render the config as YAML: {e}\n"));

@@ -191,7 +191,7 @@ pub(crate) struct RawRedis {
     pub name: Text,
     pub url: Text,
     pub password_file: Option<Text>,
-    pub tls: Option<RawRedisTls>,
+    pub tls: Option<RawClientTls>,
     pub interval: Option<Dur>,
     pub timeout: Option<Dur>,
     pub labels: Option<BTreeMap<String, Text>>,
@@ -224,7 +224,7 @@ pub(crate) struct RawQueue {
 /// `redis[].tls`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawRedisTls {
+pub(crate) struct RawClientTls {
     pub ca_file: Option<Text>,
     pub cert_file: Option<Text>,
     pub key_file: Option<Text>,
@@ -238,53 +238,22 @@ pub(crate) struct RawApp {
     pub interval: Option<Dur>,
     pub timeout: Option<Dur>,
     pub labels: Option<BTreeMap<String, Text>>,
+    pub metrics_url: Option<OneOrMany>,
+    pub scrape: Option<RawScrape>,
+    pub max_redirects: Option<Count>,
+    pub tls: Option<RawClientTls>,
+    pub basic_auth: Option<RawBasicAuth>,
+    pub bearer_token: Option<Text>,
+    pub bearer_token_file: Option<Text>,
     pub probes: Option<Vec<RawProbe>>,
-    // NOT YET SUPPORTED: scraping the app's own /metrics is planned. Until then the key is
-    // rejected here (not silently ignored, not reported as a generic unknown field).
-    // To implement it, replace this field and `reject_metrics_url` with the real one.
-    #[serde(default, deserialize_with = "reject_metrics_url")]
-    #[allow(dead_code)]
-    pub metrics_url: Option<()>,
 }
 
-pub(crate) const METRICS_URL_UNSUPPORTED: &str =
-    "`metrics_url` (scraping the app's own /metrics) is not supported yet; use probes";
-
-fn reject_metrics_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<()>, D::Error> {
-    // Failing from inside a visitor makes serde_yaml stamp the value's own line on the
-    // error instead of the enclosing app's.
-    struct Reject;
-    impl<'de> Visitor<'de> for Reject {
-        type Value = Option<()>;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str(METRICS_URL_UNSUPPORTED)
-        }
-        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-            Err(E::custom(METRICS_URL_UNSUPPORTED))
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Err(E::custom(METRICS_URL_UNSUPPORTED))
-        }
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-            Err(E::custom(METRICS_URL_UNSUPPORTED))
-        }
-        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-            Err(E::custom(METRICS_URL_UNSUPPORTED))
-        }
-        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-            Err(E::custom(METRICS_URL_UNSUPPORTED))
-        }
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-            Err(E::custom(METRICS_URL_UNSUPPORTED))
-        }
-        fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
-            Err(de::Error::custom(METRICS_URL_UNSUPPORTED))
-        }
-        fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
-            Err(de::Error::custom(METRICS_URL_UNSUPPORTED))
-        }
-    }
-    d.deserialize_any(Reject)
+/// `apps[].scrape`: bounds on what one `metrics_url` may answer.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawScrape {
+    pub max_body_size: Option<ByteSize>,
+    pub sample_limit: Option<Count>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -294,7 +263,125 @@ pub(crate) struct RawProbe {
     pub name: Option<Text>,
     pub method: Option<Text>,
     pub headers: Option<Pairs>,
+    pub body: Option<Text>,
     pub expected_status: Option<Vec<i64>>,
+    pub body_regex: Option<Text>,
+    pub body_not_regex: Option<Text>,
+    pub json: Option<Vec<RawJsonCheck>>,
+    pub json_services: Option<RawJsonServices>,
+    pub json_values: Option<Vec<RawJsonValue>>,
+}
+
+/// `probes[].json[]`: the value at `pointer` must equal `equals`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawJsonCheck {
+    pub pointer: Text,
+    pub equals: Text,
+}
+
+/// `probes[].json_services`: an object of per-service objects, as most health
+/// endpoints report their dependencies.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawJsonServices {
+    pub pointer: Text,
+    pub status_field: Option<Text>,
+    pub up_values: Option<Vec<Text>>,
+    pub latency_field: Option<Text>,
+    pub latency_unit: Option<Text>,
+}
+
+/// `probes[].json_values[]`: a number in the body becomes a gauge.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawJsonValue {
+    pub pointer: Text,
+    pub metric: Text,
+    pub help: Option<Text>,
+    pub scale: Option<f64>,
+}
+
+/// One string or a list of them (`metrics_url: http://…` or `metrics_url: [a, b]`).
+#[derive(Debug, Default)]
+pub(crate) struct OneOrMany(pub Vec<Text>);
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = OneOrMany;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a URL or a list of URLs")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<OneOrMany, E> {
+                expand_current(v)
+                    .map(|t| OneOrMany(vec![Text(t)]))
+                    .map_err(E::custom)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<OneOrMany, A::Error> {
+                let mut out = Vec::new();
+                while let Some(t) = seq.next_element::<Text>()? {
+                    out.push(t);
+                }
+                Ok(OneOrMany(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+const BYTE_SIZE_HINT: &str = "expected a number of bytes or e.g. 512KiB, 16MiB, 10MB, 1GiB";
+
+/// A size in bytes: a whole number, or one with a decimal (`kB`, `MB`, `GB`) or binary
+/// (`KiB`, `MiB`, `GiB`) unit, after `${VAR}` expansion.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ByteSize(pub u64);
+
+pub(crate) fn parse_byte_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let multiplier: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "kB" | "KB" | "k" | "K" => 1_000,
+        "MB" | "M" => 1_000_000,
+        "GB" | "G" => 1_000_000_000,
+        "KiB" | "Ki" => 1 << 10,
+        "MiB" | "Mi" => 1 << 20,
+        "GiB" | "Gi" => 1 << 30,
+        _ => return Err(format!("invalid size `{t}`; {BYTE_SIZE_HINT}")),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(multiplier))
+        .ok_or_else(|| format!("invalid size `{t}`; {BYTE_SIZE_HINT}"))
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = ByteSize;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                write!(f, "a size; {BYTE_SIZE_HINT}")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<ByteSize, E> {
+                Ok(ByteSize(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<ByteSize, E> {
+                u64::try_from(v)
+                    .map(ByteSize)
+                    .map_err(|_| E::custom(format!("invalid size `{v}`; {BYTE_SIZE_HINT}")))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ByteSize, E> {
+                let text = expand_current(v).map_err(E::custom)?;
+                parse_byte_size(&text).map(ByteSize).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// A scalar read as text, after `${VAR}` expansion. Numbers and booleans are accepted as

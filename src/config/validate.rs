@@ -11,25 +11,24 @@ use std::time::Duration;
 use url::Url;
 
 use super::schema::{
-    Dur, Pairs, RawApp, RawBasicAuth, RawConfig, RawDefaults, RawPgBouncer, RawPostgres, RawProbe,
-    RawRedis, RawWeb, Text,
+    Dur, RawBasicAuth, RawConfig, RawDefaults, RawPgBouncer, RawPostgres, RawRedis, RawWeb, Text,
 };
 use super::{
-    AppConfig, Config, ConfigOrigin, PgBouncerConfig, PostgresConfig, ProbeConfig, RedisConfig,
-    Secret, SourceCommon, WebAuth, WebConfig, DEFAULT_LISTEN_ADDRESS,
+    Config, ConfigOrigin, HttpAuth, PgBouncerConfig, PostgresConfig, RedisConfig, Secret,
+    SourceCommon, WebConfig, DEFAULT_LISTEN_ADDRESS,
 };
 use crate::redact::{redact_url, url_secrets, Scrubber};
 
+mod app;
 mod postgres;
 mod redis;
-mod redis_tls;
+mod tls;
 
 pub(crate) const DEFAULT_INTERVAL: Duration = Duration::from_secs(15);
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 64;
 pub(crate) const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 const MIN_INTERVAL: Duration = Duration::from_secs(1);
-const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Seg {
@@ -171,17 +170,27 @@ impl Builder {
                 web.header_read_timeout = d;
             }
         }
-        let basic = raw
-            .basic_auth
-            .and_then(|b| self.basic_auth(b, &p.key("basic_auth")));
+        web.auth = self.http_auth(raw.basic_auth, raw.bearer_token, raw.bearer_token_file, p);
+        web
+    }
+
+    /// `basic_auth` / `bearer_token` / `bearer_token_file` under `p`: at most one kind.
+    fn http_auth(
+        &mut self,
+        basic: Option<RawBasicAuth>,
+        bearer_token: Option<Text>,
+        bearer_token_file: Option<Text>,
+        p: &FieldPath,
+    ) -> Option<HttpAuth> {
+        let basic = basic.and_then(|b| self.basic_auth(b, &p.key("basic_auth")));
         let bearer = self.either_or_file(
-            raw.bearer_token,
-            raw.bearer_token_file,
+            bearer_token,
+            bearer_token_file,
             p,
             ("bearer_token", "bearer_token_file"),
             "bearer token",
         );
-        web.auth = match (basic, bearer) {
+        match (basic, bearer) {
             (Some(_), Some(_)) => {
                 self.issue(
                     p.key("bearer_token"),
@@ -190,13 +199,12 @@ impl Builder {
                 None
             }
             (Some(b), None) => Some(b),
-            (None, Some(token)) => Some(WebAuth::Bearer { token }),
+            (None, Some(token)) => Some(HttpAuth::Bearer { token }),
             (None, None) => None,
-        };
-        web
+        }
     }
 
-    fn basic_auth(&mut self, raw: RawBasicAuth, p: &FieldPath) -> Option<WebAuth> {
+    fn basic_auth(&mut self, raw: RawBasicAuth, p: &FieldPath) -> Option<HttpAuth> {
         let username = raw.username.0;
         if username.is_empty() {
             self.issue(p.key("username"), "username must not be empty");
@@ -216,7 +224,7 @@ impl Builder {
         if password.is_none() && self.issues.len() == issues_before {
             self.issue(p.clone(), "basic_auth needs `password` or `password_file`");
         }
-        Some(WebAuth::Basic {
+        Some(HttpAuth::Basic {
             username,
             password: password?,
         })
@@ -479,112 +487,6 @@ impl Builder {
             tls,
         }
     }
-
-    fn app(&mut self, raw: RawApp, p: &FieldPath) -> AppConfig {
-        let common = self.common(p, raw.name, raw.interval, raw.timeout, raw.labels);
-        let raw_probes = raw.probes.unwrap_or_default();
-        if raw_probes.is_empty() {
-            self.issue(p.key("probes"), "an app needs at least one probe");
-        }
-        let mut probes: Vec<ProbeConfig> = Vec::with_capacity(raw_probes.len());
-        for (i, raw) in raw_probes.into_iter().enumerate() {
-            let at = p.key("probes").index(i);
-            // A defaulted name comes from the URL, so that is where to point.
-            let name_key = if raw.name.is_some() { "name" } else { "url" };
-            let probe = self.probe(raw, &at);
-            if probes.iter().any(|q| q.name == probe.name) {
-                self.issue(
-                    at.key(name_key),
-                    format!(
-                        "duplicate probe name `{}` in this app; give each probe a distinct `name`",
-                        probe.name
-                    ),
-                );
-            }
-            probes.push(probe);
-        }
-        AppConfig { common, probes }
-    }
-
-    fn probe(&mut self, raw: RawProbe, p: &FieldPath) -> ProbeConfig {
-        let url = match http_url(&raw.url.0) {
-            Ok(u) => u,
-            Err(m) => {
-                self.issue(p.key("url"), m);
-                String::new()
-            }
-        };
-        let display_url = redact_url(&url);
-        let name = match raw.name {
-            Some(Text(n)) if n.is_empty() => {
-                self.issue(p.key("name"), "probe name must not be empty");
-                n
-            }
-            Some(Text(n)) => n,
-            None => display_url.clone(),
-        };
-        let method = match raw.method {
-            None => "GET".to_owned(),
-            Some(Text(m)) => {
-                let upper = m.to_ascii_uppercase();
-                if !METHODS.contains(&upper.as_str()) {
-                    self.issue(
-                        p.key("method"),
-                        format!(
-                            "unsupported method `{m}`; expected one of {}",
-                            METHODS.join(", ")
-                        ),
-                    );
-                }
-                upper
-            }
-        };
-        let headers = self.headers(raw.headers.unwrap_or_default(), &p.key("headers"));
-        let mut expected_status = Vec::new();
-        for (i, code) in raw
-            .expected_status
-            .unwrap_or_default()
-            .into_iter()
-            .enumerate()
-        {
-            match u16::try_from(code) {
-                Ok(c) if (100..=599).contains(&c) => expected_status.push(c),
-                _ => self.issue(
-                    p.key("expected_status").index(i),
-                    format!("status code {code} is out of range; expected 100 to 599"),
-                ),
-            }
-        }
-        ProbeConfig {
-            name,
-            url: Secret::new(url),
-            display_url,
-            method,
-            headers,
-            expected_status,
-        }
-    }
-
-    fn headers(&mut self, raw: Pairs, p: &FieldPath) -> Vec<(String, Secret)> {
-        let mut out = Vec::with_capacity(raw.0.len());
-        for (name, Text(value)) in raw.0 {
-            let at = p.key(&name);
-            if hyper::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
-                self.issue(at, format!("invalid HTTP header name `{name}`"));
-                continue;
-            }
-            // The value is a secret: say what is wrong without echoing it.
-            if hyper::header::HeaderValue::from_str(&value).is_err() {
-                self.issue(
-                    at,
-                    "invalid HTTP header value; only visible ASCII, spaces and tabs are allowed",
-                );
-                continue;
-            }
-            out.push((name, Secret::new(value)));
-        }
-        out
-    }
 }
 
 pub(crate) fn default_listen_address() -> SocketAddr {
@@ -700,22 +602,6 @@ pub(crate) fn redis_url(raw: &str, password: Option<&str>) -> Result<String, Str
         return Err(format!("Redis URL `{shown}` has no host; {HINT}"));
     }
     with_password(&mut url, raw, password)
-}
-
-fn http_url(raw: &str) -> Result<String, String> {
-    const HINT: &str = "expected e.g. http://127.0.0.1:8000/health";
-    let shown = redact_url(raw);
-    let url = Url::parse(raw).map_err(|e| format!("invalid probe URL `{shown}` ({e}); {HINT}"))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!(
-            "unsupported scheme `{}` in probe URL `{shown}`; expected http:// or https://",
-            url.scheme()
-        ));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(format!("probe URL `{shown}` has no host; {HINT}"));
-    }
-    Ok(raw.to_owned())
 }
 
 pub(crate) fn fmt_duration(d: Duration) -> String {

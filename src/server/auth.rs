@@ -2,10 +2,10 @@
 
 use base64::Engine;
 
-use crate::config::WebAuth;
+use crate::config::HttpAuth;
 
 /// Whether the request's `Authorization` header satisfies `auth`.
-pub fn authorized(auth: &WebAuth, header: Option<&[u8]>) -> bool {
+pub fn authorized(auth: &HttpAuth, header: Option<&[u8]>) -> bool {
     let Some(header) = header.and_then(|h| std::str::from_utf8(h).ok()) else {
         return false;
     };
@@ -14,7 +14,7 @@ pub fn authorized(auth: &WebAuth, header: Option<&[u8]>) -> bool {
     };
     let credentials = credentials.trim();
     match auth {
-        WebAuth::Basic { username, password } => {
+        HttpAuth::Basic { username, password } => {
             if !scheme.eq_ignore_ascii_case("basic") {
                 return false;
             }
@@ -24,7 +24,7 @@ pub fn authorized(auth: &WebAuth, header: Option<&[u8]>) -> bool {
             let expected = format!("{username}:{}", password.expose());
             constant_time_eq(&decoded, expected.as_bytes())
         }
-        WebAuth::Bearer { token } => {
+        HttpAuth::Bearer { token } => {
             scheme.eq_ignore_ascii_case("bearer")
                 && constant_time_eq(credentials.as_bytes(), token.expose().as_bytes())
         }
@@ -32,10 +32,10 @@ pub fn authorized(auth: &WebAuth, header: Option<&[u8]>) -> bool {
 }
 
 /// The challenge sent with a 401, so browsers and curl know what to offer.
-pub fn challenge(auth: &WebAuth) -> &'static str {
+pub fn challenge(auth: &HttpAuth) -> &'static str {
     match auth {
-        WebAuth::Basic { .. } => "Basic realm=\"stack_exporter\", charset=\"UTF-8\"",
-        WebAuth::Bearer { .. } => "Bearer realm=\"stack_exporter\"",
+        HttpAuth::Basic { .. } => "Basic realm=\"stack_exporter\", charset=\"UTF-8\"",
+        HttpAuth::Bearer { .. } => "Bearer realm=\"stack_exporter\"",
     }
 }
 
@@ -56,8 +56,8 @@ mod tests {
     use super::*;
     use crate::config::Secret;
 
-    fn basic() -> WebAuth {
-        WebAuth::Basic {
+    fn basic() -> HttpAuth {
+        HttpAuth::Basic {
             username: "prom".into(),
             password: Secret::new("s3cret".to_owned()),
         }
@@ -82,7 +82,7 @@ mod tests {
 
     #[test]
     fn bearer_auth() {
-        let auth = WebAuth::Bearer {
+        let auth = HttpAuth::Bearer {
             token: Secret::new("tok".to_owned()),
         };
         assert!(authorized(&auth, Some(b"Bearer tok")));

@@ -23,7 +23,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 
-use crate::config::{WebAuth, WebConfig};
+use crate::config::{HttpAuth, WebConfig};
 use crate::exposition;
 use crate::scheduler::Store;
 use crate::selfmetrics::RuntimeStatus;
@@ -36,7 +36,7 @@ pub struct AppState {
     pub runtime: Arc<RuntimeStatus>,
     pub cache: BodyCache,
     /// Swapped on reload.
-    pub auth: RwLock<Option<WebAuth>>,
+    pub auth: RwLock<Option<HttpAuth>>,
     pub config_origin: RwLock<String>,
 }
 
@@ -44,7 +44,7 @@ impl AppState {
     pub fn new(
         store: Arc<Store>,
         runtime: Arc<RuntimeStatus>,
-        auth: Option<WebAuth>,
+        auth: Option<HttpAuth>,
         origin: String,
     ) -> Self {
         AppState {
@@ -56,7 +56,7 @@ impl AppState {
         }
     }
 
-    pub fn set_auth(&self, auth: Option<WebAuth>) {
+    pub fn set_auth(&self, auth: Option<HttpAuth>) {
         *self.auth.write().unwrap_or_else(|p| p.into_inner()) = auth;
     }
 

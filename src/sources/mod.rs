@@ -59,12 +59,14 @@ pub enum ErrorReason {
     Protocol,
     /// An HTTP endpoint answered with a non-success status.
     HttpStatus,
-    /// A configured limit (body size, series count) was exceeded.
+    /// A configured limit (body size, line length, redirects) was exceeded.
     Limit,
+    /// A scraped endpoint exposed more series than its `sample_limit`.
+    SampleLimit,
 }
 
 impl ErrorReason {
-    pub const ALL: [ErrorReason; 8] = [
+    pub const ALL: [ErrorReason; 9] = [
         ErrorReason::Connect,
         ErrorReason::Auth,
         ErrorReason::Tls,
@@ -73,6 +75,7 @@ impl ErrorReason {
         ErrorReason::Protocol,
         ErrorReason::HttpStatus,
         ErrorReason::Limit,
+        ErrorReason::SampleLimit,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -85,6 +88,7 @@ impl ErrorReason {
             ErrorReason::Protocol => "protocol",
             ErrorReason::HttpStatus => "http_status",
             ErrorReason::Limit => "limit",
+            ErrorReason::SampleLimit => "sample_limit",
         }
     }
 }

@@ -35,6 +35,7 @@ pub(super) fn located(c: &Cursor<'_>, pos: usize, e: BuildError) -> ParseError {
     match e {
         BuildError::Invalid(m) => c.error(pos, m),
         BuildError::Limit(m) => c.error_kind(pos, ParseErrorKind::Limit, m),
+        BuildError::SampleLimit(m) => c.error_kind(pos, ParseErrorKind::SampleLimit, m),
     }
 }
 

@@ -16,6 +16,7 @@ const EXEMPLAR_MAX_LABEL_CHARS: usize = 128;
 pub(super) enum BuildError {
     Invalid(String),
     Limit(String),
+    SampleLimit(String),
 }
 
 /// A parsed sample line, borrowing from the body.
@@ -310,7 +311,7 @@ impl<'l> Builder<'l> {
             Insert::New => {}
         }
         if self.series >= self.limits.max_series {
-            return Err(BuildError::Limit(format!(
+            return Err(BuildError::SampleLimit(format!(
                 "more than the limit of {} series",
                 self.limits.max_series
             )));

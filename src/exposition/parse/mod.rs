@@ -93,7 +93,8 @@ use std::fmt;
 use super::Format;
 use crate::model::{Labels, MetricFamily};
 
-/// Bounds on what one body may hold; exceeding any is a [`ParseErrorKind::Limit`] error.
+/// Bounds on what one body may hold; exceeding one is a [`ParseErrorKind::Limit`] or
+/// [`ParseErrorKind::SampleLimit`] error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseLimits {
     /// Samples kept (duplicates not counted).
@@ -134,8 +135,10 @@ impl ParseLimits {
 pub enum ParseErrorKind {
     /// The body is not valid in its format.
     Invalid,
-    /// The body broke one of the [`ParseLimits`].
+    /// The body broke one of the [`ParseLimits`] other than `max_series`.
     Limit,
+    /// The body holds more than `max_series` series (Prometheus's `sample_limit`).
+    SampleLimit,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,64 +1,57 @@
-//! App endpoints: health probes with blackbox_exporter's `probe_*` names.
+//! App endpoints: the app's own Prometheus endpoints (`metrics_url`), re-exposed as they
+//! are with our labels added, and health probes with blackbox_exporter's `probe_*` names.
 //!
 //! A failing probe is data (`probe_success 0`), not a failed poll: the exporter did its
-//! job and the app is what is down. The poll fails only when it runs past its timeout.
+//! job and the app is what is down. A failed scrape of a `metrics_url` fails the poll
+//! (with its reason), as a failed scrape fails a Prometheus target: none of the app's
+//! series are served rather than a part of them, and the probes' results of that same
+//! poll are still published.
 
+mod client;
 mod probe;
+mod scrape;
 
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
-use hyper_util::client::legacy::{connect::HttpConnector, Client};
-use hyper_util::rt::TokioExecutor;
-
-use crate::config::{AppConfig, ProbeConfig};
+use crate::config::{AppConfig, MetricsTarget, ProbeConfig, ScrapeLimits};
 use crate::model::{labels, MetricFamily};
 use crate::redact::Scrubber;
-use crate::sources::{PollError, Source, SourceKind};
+use crate::sources::{ErrorReason, PollError, Source, SourceKind};
 
-pub use probe::ProbeResult;
-
-pub(crate) type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+use client::HttpClient;
+use probe::ProbeResult;
 
 pub struct AppSource {
+    client: Result<HttpClient, String>,
+    metrics: Vec<MetricsTarget>,
+    limits: ScrapeLimits,
     probes: Vec<ProbeConfig>,
     timeout: Duration,
-    client: HttpClient,
     scrubber: Scrubber,
+    /// The probe families of the last poll if it failed on a scrape, published with the
+    /// failure.
+    probe_families_of_failed_poll: Option<Vec<MetricFamily>>,
 }
 
 impl AppSource {
     pub fn new(config: &AppConfig, scrubber: Scrubber) -> Self {
-        let mut http = HttpConnector::new();
-        http.set_nodelay(true);
-        http.set_connect_timeout(Some(config.common.timeout));
-        // The HTTPS connector wants to own the scheme check.
-        http.enforce_http(false);
-        // Public CAs built in (webpki-roots), as for PostgreSQL: no dependency on the
-        // container having a CA bundle.
-        let connector = HttpsConnectorBuilder::new()
-            .with_webpki_roots()
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new())
-            // Probes should see the app as a fresh client would, not reuse a connection
-            // that hides accept-queue trouble.
-            .pool_max_idle_per_host(0)
-            .build(connector);
         AppSource {
+            // A TLS file that became unreadable since validation fails every poll with
+            // a clear message rather than the process.
+            client: HttpClient::new(config),
+            metrics: config.metrics.clone(),
+            limits: config.scrape,
             probes: config.probes.clone(),
             timeout: config.common.timeout,
-            client,
             scrubber,
+            probe_families_of_failed_poll: None,
         }
     }
 
-    /// Each probe gets slightly less than the poll's timeout, so that a hanging app yields
-    /// `probe_success 0` with a duration rather than a cancelled poll.
-    fn probe_deadline(&self) -> Duration {
+    /// Each request gets slightly less than the poll's timeout, so that a hanging app
+    /// yields its own error (or `probe_success 0` with a duration) rather than a
+    /// cancelled poll.
+    fn request_deadline(&self) -> Duration {
         crate::sources::inner_deadline(self.timeout)
     }
 }
@@ -69,50 +62,211 @@ impl Source for AppSource {
     }
 
     async fn poll(&mut self, out: &mut Vec<MetricFamily>) -> Result<(), PollError> {
-        let deadline = self.probe_deadline();
-        let results = futures_util::future::join_all(
+        self.probe_families_of_failed_poll = None;
+        let client = match &self.client {
+            Ok(c) => c,
+            Err(e) => return Err(PollError::new(ErrorReason::Tls, e.clone())),
+        };
+        let deadline = self.request_deadline();
+        let probes = futures_util::future::join_all(
             self.probes
                 .iter()
-                .map(|p| probe::run(&self.client, p, deadline, &self.scrubber)),
-        )
-        .await;
-        out.extend(probe_families(
-            self.probes
-                .iter()
-                .zip(results.iter())
-                .map(|(p, r)| (p.name.as_str(), r)),
-        ));
+                .map(|p| probe::run(client, p, deadline, &self.scrubber)),
+        );
+        let (limits, timeout) = (self.limits, self.timeout);
+        let scrapes = futures_util::future::join_all(self.metrics.iter().map(|t| async move {
+            match tokio::time::timeout(deadline, scrape::scrape(client, t, limits, timeout)).await {
+                Ok(r) => r,
+                Err(_) => Err(PollError::new(
+                    ErrorReason::Timeout,
+                    format!(
+                        "{}: no complete response within {}",
+                        t.display_url,
+                        humantime::format_duration(deadline)
+                    ),
+                )),
+            }
+        }));
+        let (probe_results, scrape_results) = futures_util::future::join(probes, scrapes).await;
+        let probe_out = probe_families(self.probes.iter().zip(probe_results.iter()));
+
+        let mut scraped = Vec::new();
+        for (target, result) in self.metrics.iter().zip(scrape_results) {
+            match result {
+                Ok(s) => {
+                    if s.duplicates > 0 {
+                        tracing::debug!(
+                            url = %target.display_url,
+                            duplicates = s.duplicates,
+                            "scrape had repeated series; the first of each was kept"
+                        );
+                    }
+                    scraped.push((target, s.families));
+                }
+                Err(e) => {
+                    self.probe_families_of_failed_poll = Some(probe_out);
+                    return Err(PollError::new(e.reason, self.scrubber.scrub(&e.message)));
+                }
+            }
+        }
+        for (target, mut families) in scraped {
+            if let Some(value) = &target.target_label {
+                crate::model::prepend_labels(
+                    &mut families,
+                    &[("target".to_owned(), value.clone())],
+                );
+            }
+            out.extend(families);
+        }
+        out.extend(probe_out);
         Ok(())
     }
 
-    fn health_families(&self, _error: &PollError) -> Vec<MetricFamily> {
+    fn health_families(&self, error: &PollError) -> Vec<MetricFamily> {
+        if error.reason != ErrorReason::Timeout {
+            if let Some(families) = &self.probe_families_of_failed_poll {
+                return families.clone();
+            }
+        }
         let failed = ProbeResult::failed(self.timeout);
-        probe_families(self.probes.iter().map(|p| (p.name.as_str(), &failed))).collect()
+        probe_families(self.probes.iter().map(|p| (p, &failed)))
     }
 
-    fn reset(&mut self) {}
+    fn reset(&mut self) {
+        self.probe_families_of_failed_poll = None;
+    }
 }
 
 fn probe_families<'a>(
-    results: impl Iterator<Item = (&'a str, &'a ProbeResult)>,
-) -> impl Iterator<Item = MetricFamily> {
-    let mut success = MetricFamily::gauge(
+    results: impl Iterator<Item = (&'a ProbeConfig, &'a ProbeResult)>,
+) -> Vec<MetricFamily> {
+    let gauge = MetricFamily::gauge;
+    let mut success = gauge(
         "probe_success",
         "Whether the probe succeeded (1) or not (0).",
     );
-    let mut duration = MetricFamily::gauge(
+    let mut duration = gauge(
         "probe_duration_seconds",
         "How long the probe took to complete, in seconds.",
     );
-    let mut status = MetricFamily::gauge(
+    let mut status = gauge(
         "probe_http_status_code",
         "HTTP status code of the probe's response; 0 when there was none.",
     );
-    for (name, result) in results {
+    let mut content_length = gauge(
+        "probe_http_content_length",
+        "Length of the response body as its Content-Length header gives it; -1 when absent.",
+    );
+    let mut body_length = gauge(
+        "probe_http_uncompressed_body_length",
+        "Length of the response body in bytes, as read.",
+    );
+    let mut redirects = gauge(
+        "probe_http_redirects",
+        "The number of redirects the probe followed.",
+    );
+    let mut ssl = gauge(
+        "probe_http_ssl",
+        "Whether TLS was used for the final request (1) or not (0).",
+    );
+    let mut phases = gauge(
+        "probe_http_duration_seconds",
+        "Duration of the probe's HTTP request by phase, summed over all redirects.",
+    );
+    let mut cert_expiry = gauge(
+        "probe_ssl_earliest_cert_expiry",
+        "Earliest expiry (Unix seconds) of the certificates the server sent.",
+    );
+    let mut regex = gauge(
+        "probe_failed_due_to_regex",
+        "Whether a body_regex or body_not_regex check failed the probe (1) or not (0).",
+    );
+    let mut json = gauge(
+        "probe_failed_due_to_json",
+        "Whether a JSON check failed the probe (1) or not (0).",
+    );
+    let mut service_up = gauge(
+        "app_health_service_up",
+        "Whether the app's health body reports this service as up (1) or not (0).",
+    );
+    let mut service_latency = gauge(
+        "app_health_service_latency_seconds",
+        "The latency the app's health body reports for this service, in seconds.",
+    );
+    let mut extracted: Vec<MetricFamily> = Vec::new();
+    let flag = |b: bool| if b { 1.0 } else { 0.0 };
+    for (probe, result) in results {
+        let name = probe.name.as_str();
         let l = labels(&[("probe", name)]);
-        success.push(l.clone(), if result.success { 1.0 } else { 0.0 });
+        success.push(l.clone(), flag(result.success));
         duration.push(l.clone(), result.duration.as_secs_f64());
-        status.push(l, f64::from(result.status));
+        status.push(l.clone(), f64::from(result.status));
+        content_length.push(l.clone(), result.content_length);
+        body_length.push(l.clone(), result.body_length as f64);
+        redirects.push(l.clone(), result.redirects as f64);
+        if let Some(tls) = result.tls {
+            ssl.push(l.clone(), flag(tls));
+        }
+        let p = &result.phases;
+        for (phase, d) in [
+            ("resolve", p.resolve),
+            ("connect", p.connect),
+            ("tls", p.tls),
+            ("processing", p.processing),
+            ("transfer", p.transfer),
+        ] {
+            phases.push(
+                labels(&[("probe", name), ("phase", phase)]),
+                d.as_secs_f64(),
+            );
+        }
+        if let Some(t) = result.cert_expiry {
+            cert_expiry.push(l.clone(), t as f64);
+        }
+        if let Some(f) = result.failed_due_to_regex {
+            regex.push(l.clone(), flag(f));
+        }
+        if let Some(f) = result.failed_due_to_json {
+            json.push(l.clone(), flag(f));
+        }
+        for (service, up, latency) in &result.services {
+            let sl = labels(&[("probe", name), ("service", service)]);
+            service_up.push(sl.clone(), flag(*up));
+            if let Some(s) = latency {
+                service_latency.push(sl, *s);
+            }
+        }
+        for (metric, value) in &result.values {
+            let family = match extracted.iter_mut().position(|f| f.name == *metric) {
+                Some(i) => &mut extracted[i],
+                None => {
+                    let help = (probe.json_values.iter())
+                        .find(|v| v.metric == *metric)
+                        .map_or("", |v| v.help.as_str());
+                    extracted.push(MetricFamily::gauge(metric.clone(), help));
+                    let last = extracted.len() - 1;
+                    &mut extracted[last]
+                }
+            };
+            family.push(l.clone(), *value);
+        }
     }
-    [success, duration, status].into_iter()
+    let mut out = vec![
+        success,
+        duration,
+        status,
+        content_length,
+        body_length,
+        redirects,
+        ssl,
+        phases,
+        cert_expiry,
+        regex,
+        json,
+        service_up,
+        service_latency,
+    ];
+    out.extend(extracted);
+    out.retain(|f| !f.samples.is_empty());
+    out
 }

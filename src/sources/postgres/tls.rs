@@ -34,9 +34,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::tls::AcceptAnyCertificate;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
-use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{
     CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
@@ -405,7 +405,7 @@ fn client_config(
     let builder = match verify {
         Verify::Nothing => builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate { provider })),
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate::new(provider))),
         Verify::Chain | Verify::ChainAndName => {
             let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider)
                 .build()
@@ -430,61 +430,6 @@ fn client_config(
     config.alpn_protocols = vec![b"postgresql".to_vec()];
     config.enable_sni = sni;
     Ok(config)
-}
-
-/// `prefer`/`require` without a root file: encryption without authentication of the
-/// server, as libpq does. The handshake signatures are still checked, so the session is
-/// bound to the key of the certificate the server sent.
-#[derive(Debug)]
-struct AcceptAnyCertificate {
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for AcceptAnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
 }
 
 /// `verify-ca`: the chain must lead to a trusted root, the host name may be anything.
@@ -838,9 +783,7 @@ mod tests {
     #[test]
     fn accept_any_takes_every_certificate() {
         let certs = Certs::new("DNS:localhost");
-        let any = AcceptAnyCertificate {
-            provider: Arc::new(rustls::crypto::ring::default_provider()),
-        };
+        let any = AcceptAnyCertificate::new(Arc::new(rustls::crypto::ring::default_provider()));
         assert!(check(&any, &certs.server_cert(), "db.example").is_ok());
         assert!(!any.supported_verify_schemes().is_empty());
     }

@@ -12,12 +12,12 @@
 use redis::{ClientTlsConfig, RedisError, TlsCertificates};
 use url::Url;
 
-use crate::config::RedisTls;
+use crate::config::ClientTls;
 use crate::sources::ErrorReason;
 
 /// A client for `url` (already validated) with `tls` applied. The error is ready for a
 /// `PollError`; it may quote the URL, so the caller scrubs it.
-pub(super) fn client(url: &str, tls: &RedisTls) -> Result<redis::Client, (ErrorReason, String)> {
+pub(super) fn client(url: &str, tls: &ClientTls) -> Result<redis::Client, (ErrorReason, String)> {
     let invalid = |e: RedisError| (ErrorReason::Connect, format!("invalid connection URL: {e}"));
     let mut parsed = Url::parse(url)
         .map_err(|e| (ErrorReason::Connect, format!("invalid connection URL: {e}")))?;

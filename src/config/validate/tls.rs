@@ -1,5 +1,5 @@
-//! Validation of `redis[].tls` and of the TLS side of a Redis URL. A child of `validate`
-//! so it can use the `Builder` directly. Every file is read and parsed here, so a missing
+//! Validation of a client `tls` block (`redis[].tls`, `apps[].tls`) and of the TLS side
+//! of a Redis URL. A child of `validate` so it can use the `Builder` directly. Every file is read and parsed here, so a missing
 //! or wrong file is reported with its line before the first poll, not as a failed poll.
 
 use std::path::{Path, PathBuf};
@@ -8,8 +8,8 @@ use std::sync::Arc;
 use rustls::{ClientConfig, RootCertStore};
 use url::Url;
 
-use super::super::schema::{Flag, RawRedisTls, Text};
-use super::super::RedisTls;
+use super::super::schema::{Flag, RawClientTls, Text};
+use super::super::ClientTls;
 use super::{Builder, FieldPath};
 use crate::redact::redact_url;
 
@@ -18,10 +18,10 @@ impl Builder {
     /// checked).
     pub(super) fn redis_tls(
         &mut self,
-        raw: Option<RawRedisTls>,
+        raw: Option<RawClientTls>,
         url: &str,
         p: &FieldPath,
-    ) -> RedisTls {
+    ) -> ClientTls {
         let parsed = Url::parse(url).ok();
         let tls_scheme = parsed
             .as_ref()
@@ -46,9 +46,9 @@ impl Builder {
             }
         };
         let Some(raw) = raw else {
-            return RedisTls {
+            return ClientTls {
                 insecure_skip_verify: fragment_insecure,
-                ..RedisTls::default()
+                ..ClientTls::default()
             };
         };
         let at = p.key("tls");
@@ -61,23 +61,36 @@ impl Builder {
                 ),
             );
         }
-        let ca_file = self.tls_file(raw.ca_file, &at, ("ca_file", "CA"), |what, path| {
+        let mut tls = self.client_tls(raw, &at);
+        if fragment_insecure && !tls.insecure_skip_verify && tls.ca_file.is_some() {
+            self.issue(
+                at.key("ca_file"),
+                "tls.ca_file is not used when the URL ends in #insecure (no certificate is checked); remove one of them",
+            );
+        }
+        tls.insecure_skip_verify |= fragment_insecure;
+        tls
+    }
+
+    /// The file checks and exclusions every client `tls` block shares; `at` is the
+    /// block's own path.
+    pub(super) fn client_tls(&mut self, raw: RawClientTls, at: &FieldPath) -> ClientTls {
+        let ca_file = self.tls_file(raw.ca_file, at, ("ca_file", "CA"), |what, path| {
             crate::tls::read_roots(what, path).map(drop)
         });
         let cert_file = self.tls_file(
             raw.cert_file,
-            &at,
+            at,
             ("cert_file", "client certificate"),
             |what, path| crate::tls::read_cert_chain(what, path).map(drop),
         );
         let key_file = self.tls_file(
             raw.key_file,
-            &at,
+            at,
             ("key_file", "client key"),
             |what, path| crate::tls::read_key(what, path).map(drop),
         );
-        let insecure_skip_verify =
-            raw.insecure_skip_verify.is_some_and(|Flag(on)| on) || fragment_insecure;
+        let insecure_skip_verify = raw.insecure_skip_verify.is_some_and(|Flag(on)| on);
         match (&cert_file, &key_file) {
             (Some(Ok(cert)), Some(Ok(key))) => {
                 if let Err(why) = client_pair(cert, key) {
@@ -101,7 +114,7 @@ impl Builder {
                 "tls.ca_file is not used when tls.insecure_skip_verify is true (no certificate is checked); remove one of them",
             );
         }
-        RedisTls {
+        ClientTls {
             ca_file: ca_file.map(|r| r.unwrap_or_else(|path| path)),
             cert_file: cert_file.map(|r| r.unwrap_or_else(|path| path)),
             key_file: key_file.map(|r| r.unwrap_or_else(|path| path)),
