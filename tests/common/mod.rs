@@ -17,6 +17,8 @@
 
 #![allow(dead_code)]
 
+pub mod test_app;
+
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read, Write};
