@@ -174,6 +174,10 @@ fn metrics_url_one_or_many() {
     assert_eq!(app.scrape.max_body_size, 2 << 20);
     assert_eq!(app.scrape.sample_limit, 0);
     assert_eq!(app.max_redirects, 0);
+    // --check-config prints sizes the way they can be written back.
+    let out = c.to_redacted_yaml();
+    assert!(out.contains("max_body_size: 2MiB\n"), "{out}");
+    assert!(out.contains("- http://b:2/m?x=1\n"), "{out}");
 
     // Same host:port twice: the whole URL tells them apart.
     let c = ok("apps:\n  - name: api\n    metrics_url: [http://a:1/x, http://a:1/y]\n");

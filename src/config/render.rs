@@ -297,7 +297,7 @@ struct AppView<'a> {
 
 #[derive(Serialize)]
 struct ScrapeView {
-    max_body_size: u64,
+    max_body_size: String,
     sample_limit: usize,
 }
 
@@ -371,7 +371,7 @@ fn app(a: &AppConfig) -> AppView<'_> {
         labels: &a.common.labels,
         metrics_url: a.metrics.iter().map(|m| m.display_url.as_str()).collect(),
         scrape: ScrapeView {
-            max_body_size: a.scrape.max_body_size,
+            max_body_size: super::fmt_byte_size(a.scrape.max_body_size),
             sample_limit: a.scrape.sample_limit,
         },
         max_redirects: a.max_redirects,
