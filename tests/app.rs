@@ -431,11 +431,13 @@ fn type_conflicts_across_apps_drop_the_later_family() {
         "text/plain; version=0.0.4",
         b"# TYPE app_many_series counter\napp_many_series{i=\"0\"} 5\n# TYPE other gauge\nother 1\n",
     );
+    let third = TestApp::start();
     let exporter = ExporterProcess::start(
         &format!(
-            "apps:\n  - name: first\n    interval: 1s\n    timeout: 1s\n    metrics_url: {}\n  - name: second\n    interval: 1s\n    timeout: 1s\n    metrics_url: {}\n",
+            "apps:\n  - name: first\n    interval: 1s\n    timeout: 1s\n    metrics_url: {}\n  - name: second\n    interval: 1s\n    timeout: 1s\n    metrics_url: {}\n  - name: third\n    interval: 1s\n    timeout: 1s\n    metrics_url: {}\n",
             first.url("/many?series=2"),
-            second.url("/conflict")
+            second.url("/conflict"),
+            third.url("/many?series=1")
         ),
         &[],
     );
@@ -443,10 +445,13 @@ fn type_conflicts_across_apps_drop_the_later_family() {
         let s = samples(&metrics(&exporter));
         value(&s, "other", &[("source", "second")]).is_some()
             && value(&s, "app_many_series", &[("source", "first"), ("i", "1")]).is_some()
+            && value(&s, "app_many_series", &[("source", "third"), ("i", "0")]).is_some()
     });
     let body = metrics(&exporter);
-    // The first source owns the name; the second's counter is left out, not mixed in.
-    assert!(body.contains("# TYPE app_many_series gauge\n"), "{body}");
+    // The first source owns the name; the second's counter is left out, not mixed in;
+    // the third's gauge joins the first's under one header.
+    assert!(body.contains("# TYPE app_many_series gauge\napp_many_series{source=\"first\",i=\"0\"} 0\napp_many_series{source=\"first\",i=\"1\"} 1\napp_many_series{source=\"third\",i=\"0\"} 0\n"), "{body}");
+    assert_eq!(body.matches("# TYPE app_many_series ").count(), 1, "{body}");
     assert!(!body.contains("source=\"second\",i=\"0\""), "{body}");
     // Conflicts are found while rendering, so the count shows from the next render on.
     wait_until(Duration::from_secs(10), "the conflict is counted", || {
