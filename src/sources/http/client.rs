@@ -139,16 +139,13 @@ impl HttpClient {
             // Credentials go only to the origin they were configured for, as Go's client
             // does when a redirect leaves it.
             let same_origin = url.origin() == first_origin;
-            let sent = self
-                .send_once(
-                    &url,
-                    &method,
-                    body.clone(),
-                    request,
-                    same_origin,
-                    &mut phases,
-                )
-                .await;
+            let hop = Hop {
+                url: &url,
+                method: method.clone(),
+                body: body.clone(),
+                with_credentials: same_origin,
+            };
+            let sent = self.send_once(&hop, request, &mut phases).await;
             let response = match sent {
                 Ok(r) => r,
                 Err((reason, message, status)) => {
@@ -216,13 +213,11 @@ impl HttpClient {
 
     async fn send_once(
         &self,
-        url: &Url,
-        method: &Method,
-        body: Option<Bytes>,
+        hop: &Hop<'_>,
         request: &Request<'_>,
-        with_credentials: bool,
         phases: &mut Phases,
     ) -> Result<Response, (ErrorReason, String, u16)> {
+        let url = hop.url;
         let host = url
             .host()
             .ok_or_else(|| (ErrorReason::Protocol, "URL has no host".to_owned(), 0))?;
@@ -272,27 +267,20 @@ impl HttpClient {
                 .map_err(|e| (ErrorReason::Tls, tls_failure(&e), 0))?;
             phases.tls += started.elapsed();
             let expiry = earliest_expiry(tls.get_ref().1.peer_certificates().unwrap_or(&[]));
-            let mut response = self
-                .exchange(tls, url, method, body, request, with_credentials, phases)
-                .await?;
+            let mut response = self.exchange(tls, hop, request, phases).await?;
             response.earliest_cert_expiry = expiry;
             response.tls = true;
             Ok(response)
         } else {
-            self.exchange(stream, url, method, body, request, with_credentials, phases)
-                .await
+            self.exchange(stream, hop, request, phases).await
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn exchange<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
         &self,
         io: S,
-        url: &Url,
-        method: &Method,
-        body: Option<Bytes>,
+        hop: &Hop<'_>,
         request: &Request<'_>,
-        with_credentials: bool,
         phases: &mut Phases,
     ) -> Result<Response, (ErrorReason, String, u16)> {
         let protocol = |e: hyper::Error| (ErrorReason::Protocol, hyper_failure(&e), 0);
@@ -300,7 +288,7 @@ impl HttpClient {
             .await
             .map_err(protocol)?;
         let http_request = self
-            .build(url, method, body, request, with_credentials)
+            .build(hop, request)
             .map_err(|e| (ErrorReason::Protocol, e, 0))?;
 
         let exchange = async {
@@ -341,12 +329,10 @@ impl HttpClient {
 
     fn build(
         &self,
-        url: &Url,
-        method: &Method,
-        body: Option<Bytes>,
+        hop: &Hop<'_>,
         request: &Request<'_>,
-        with_credentials: bool,
     ) -> Result<hyper::Request<Full<Bytes>>, String> {
+        let (url, with_credentials) = (hop.url, hop.with_credentials);
         let mut target = url.path().to_owned();
         if let Some(q) = url.query() {
             target.push('?');
@@ -358,7 +344,7 @@ impl HttpClient {
             (None, _) => String::new(),
         };
         let mut builder = hyper::Request::builder()
-            .method(method.clone())
+            .method(hop.method.clone())
             .uri(target)
             .header(HOST, host)
             .header(USER_AGENT, USER_AGENT_VALUE);
@@ -381,9 +367,18 @@ impl HttpClient {
             headers.insert(name.clone(), value.clone());
         }
         builder
-            .body(Full::new(body.unwrap_or_default()))
+            .body(Full::new(hop.body.clone().unwrap_or_default()))
             .map_err(|e| format!("invalid request: {e}"))
     }
+}
+
+/// One request of a redirect chain.
+struct Hop<'u> {
+    url: &'u Url,
+    method: Method,
+    body: Option<Bytes>,
+    /// Whether the configured credentials may go with it (same origin as configured).
+    with_credentials: bool,
 }
 
 impl FetchError {
