@@ -132,9 +132,9 @@ fn python_client_classic() {
     let body = fixture("python_client.prom");
     let p = parsed("python_client.prom", Format::Classic);
     assert_eq!(total(&p), sample_lines(&body));
-    // `http_requests_created` is a family of its own here, so the counter keeps its
-    // TYPE-line name rather than becoming the model's `http_requests`.
-    let requests = family(&p, "http_requests_total");
+    // `foo_total` is the model's counter `foo`, also beside the client's own
+    // `http_requests_created` family: the two never claim the same name.
+    let requests = family(&p, "http_requests");
     assert_eq!(requests.kind, MetricType::Counter);
     assert!(requests
         .samples
