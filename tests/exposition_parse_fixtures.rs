@@ -132,9 +132,9 @@ fn python_client_classic() {
     let body = fixture("python_client.prom");
     let p = parsed("python_client.prom", Format::Classic);
     assert_eq!(total(&p), sample_lines(&body));
-    // `http_requests_created` is a family of its own here, so the counter keeps its
-    // TYPE-line name rather than becoming the model's `http_requests`.
-    let requests = family(&p, "http_requests_total");
+    // `http_requests_created` is a family of its own here; the counter is still the
+    // model's `http_requests`, so OpenMetrics can type it as the counter it is.
+    let requests = family(&p, "http_requests");
     assert_eq!(requests.kind, MetricType::Counter);
     assert!(requests
         .samples

@@ -120,10 +120,10 @@ impl<'l> Builder<'l> {
     /// `go_memstats_alloc_bytes_total` counter). Two families named `foo` would make the
     /// encoder drop one as a type conflict, so such a counter keeps its TYPE-line name
     /// with bare samples: written back exactly as it came in classic text (as `unknown`
-    /// in OpenMetrics, the same series either way). Beside a `foo_created` family (the
-    /// Python client's classic `foo_created` gauge) this is no longer needed — the
-    /// encoder claims `foo_created` only for a family with `_created` samples — but is
-    /// kept so a classic body still parses into the same families.
+    /// in OpenMetrics, the same series either way). A `foo_created` family beside it (the
+    /// Python client's classic `foo_created` gauge) is no reason: the encoder claims
+    /// `foo_created` only for a family with `_created` samples, and a bare counter would
+    /// reach Prometheus typed `unknown` over OpenMetrics where the app says `counter`.
     fn keep_clashing_counters_bare(&mut self) {
         let mut names: HashMap<&str, usize> = HashMap::with_capacity(self.families.len());
         for f in &self.families {
@@ -134,10 +134,7 @@ impl<'l> Builder<'l> {
             .iter()
             .enumerate()
             .filter(|(_, f)| f.model.kind == MetricType::Counter && f.model.name != f.base)
-            .filter(|(_, f)| {
-                names.get(f.model.name.as_str()).copied().unwrap_or(0) > 1
-                    || names.contains_key(format!("{}_created", f.model.name).as_str())
-            })
+            .filter(|(_, f)| names.get(f.model.name.as_str()).copied().unwrap_or(0) > 1)
             .map(|(i, _)| i)
             .collect();
         for i in clashing {
