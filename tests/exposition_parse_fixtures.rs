@@ -132,8 +132,8 @@ fn python_client_classic() {
     let body = fixture("python_client.prom");
     let p = parsed("python_client.prom", Format::Classic);
     assert_eq!(total(&p), sample_lines(&body));
-    // `foo_total` is the model's counter `foo`, also beside the client's own
-    // `http_requests_created` family: the two never claim the same name.
+    // `http_requests_created` is a family of its own here; the counter is still the
+    // model's `http_requests`, so OpenMetrics can type it as the counter it is.
     let requests = family(&p, "http_requests");
     assert_eq!(requests.kind, MetricType::Counter);
     assert!(requests

@@ -14,6 +14,10 @@ pub fn write_value(out: &mut Vec<u8>, v: f64) {
         out.extend_from_slice(b"NaN");
     } else if v.is_infinite() {
         out.extend_from_slice(if v > 0.0 { b"+Inf" } else { b"-Inf" });
+    } else if v == 0.0 && v.is_sign_negative() {
+        // The integer path would print `0`: Prometheus stores -0 as its own value (the
+        // API shows `-0`), so a scraped app's -0 must keep its sign.
+        out.extend_from_slice(b"-0");
     } else if v.fract() == 0.0 && v.abs() < INTEGER_LIMIT {
         // The cast is exact: |v| < 1e15 < 2^53 and v has no fraction.
         let mut buf = itoa::Buffer::new();
@@ -106,7 +110,7 @@ mod tests {
     fn values() {
         let cases: &[(f64, &str)] = &[
             (0.0, "0"),
-            (-0.0, "0"),
+            (-0.0, "-0"),
             (1.0, "1"),
             (-42.0, "-42"),
             (0.5, "0.5"),
@@ -132,9 +136,10 @@ mod tests {
 
     #[test]
     fn values_parse_back_exactly() {
-        for v in [0.1, 1.0 / 3.0, 2.5e-12, 1e15 + 2.0, 7.0e22, -3.3] {
+        for v in [0.1, 1.0 / 3.0, 2.5e-12, 1e15 + 2.0, 7.0e22, -3.3, 0.0, -0.0] {
             let s = render(|o| write_value(o, v));
-            assert_eq!(s.parse::<f64>().ok(), Some(v), "{s}");
+            let back = s.parse::<f64>().ok().map(f64::to_bits);
+            assert_eq!(back, Some(v.to_bits()), "{s}");
         }
     }
 

@@ -120,9 +120,10 @@ impl<'l> Builder<'l> {
     /// `go_memstats_alloc_bytes_total` counter). Two families named `foo` would make the
     /// encoder drop one as a type conflict, so such a counter keeps its TYPE-line name
     /// with bare samples: written back exactly as it came in classic text (as `unknown`
-    /// in OpenMetrics, the same series either way). A `foo_created` family beside it
-    /// (the Python client's classic `foo_created` gauge) does not clash: the encoder
-    /// claims `foo_created` only for a family that has `_created` samples.
+    /// in OpenMetrics, the same series either way). A `foo_created` family beside it (the
+    /// Python client's classic `foo_created` gauge) is no reason: the encoder claims
+    /// `foo_created` only for a family with `_created` samples, and a bare counter would
+    /// reach Prometheus typed `unknown` over OpenMetrics where the app says `counter`.
     fn keep_clashing_counters_bare(&mut self) {
         let mut names: HashMap<&str, usize> = HashMap::with_capacity(self.families.len());
         for f in &self.families {

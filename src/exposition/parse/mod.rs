@@ -17,8 +17,10 @@
 //!   gives family `foo` with bare `foo` samples (the model's `push_bare` style). When
 //!   another family of the body is already named `foo` (Go's `go_memstats_alloc_bytes`
 //!   gauge beside `go_memstats_alloc_bytes_total`), the `foo_total` counter keeps its
-//!   TYPE-line name with bare samples instead, so re-encoding meets no name clash (and
-//!   in OpenMetrics is written as `unknown`: the same series either way).
+//!   TYPE-line name with bare samples instead, so re-encoding meets no name clash. A
+//!   `foo_created` family beside it (the Python client's classic `foo_created` gauges)
+//!   does not make it bare: the encoder has no clash there (see below), and a bare
+//!   counter is `unknown` in OpenMetrics, a type the app never gave it.
 //!   Classic counters, gauges and untyped series take exactly their TYPE name, histograms
 //!   `_bucket`/`_sum`/`_count`, summaries the name itself/`_sum`/`_count`; a classic
 //!   `foo_created` is a family of its own (it has no place in 0.0.4), and is re-exposed

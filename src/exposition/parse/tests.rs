@@ -237,6 +237,46 @@ fn classic_types() {
 }
 
 #[test]
+fn classic_total_counter_beside_created_gauge_stays_a_counter() {
+    // The Python client's classic pair: a bare counter here would reach Prometheus as
+    // `unknown` over OpenMetrics, where the app itself says `counter`.
+    check(&[(
+        "# TYPE c_total counter\nc_total 7\n# TYPE c_created gauge\nc_created 1.7e+09\n",
+        Classic,
+        vec![
+            fam("c", Counter, "", vec![s("c_total", &[], 7.0, None)]),
+            fam(
+                "c_created",
+                Gauge,
+                "",
+                vec![s("c_created", &[], 1.7e9, None)],
+            ),
+        ],
+    )]);
+    // A family named `c` itself still leaves the counter bare under its TYPE name.
+    check(&[(
+        "# TYPE c gauge\nc 1\n# TYPE c_total counter\nc_total 7\n",
+        Classic,
+        vec![
+            fam("c", Gauge, "", vec![s("c", &[], 1.0, None)]),
+            fam("c_total", Counter, "", vec![s("c_total", &[], 7.0, None)]),
+        ],
+    )]);
+    let families = ok(
+        "# TYPE c_total counter\nc_total 7\n# TYPE c_created gauge\nc_created 1.7e+09\n",
+        Classic,
+    );
+    let snapshot = crate::exposition::EncodedSnapshot::encode(families);
+    let mut out = Vec::new();
+    let conflicts = crate::exposition::assemble(&[("s", &snapshot)], OpenMetrics, &mut out);
+    assert!(conflicts.is_empty(), "{conflicts:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        "# TYPE c counter\nc_total 7\n# TYPE c_created gauge\nc_created 1700000000\n# EOF\n"
+    );
+}
+
+#[test]
 fn classic_grouping_and_interleaving() {
     check(&[
         (
