@@ -2,7 +2,8 @@
 //! a scrape body (once per scrape) and gzipping it; and parsing a scraped app body.
 //!
 //! Fixture: four sources, families of 100 series with 3-5 labels, every fifth family a
-//! histogram (10 label sets x 10 lines), one family shared by all sources.
+//! histogram (10 label sets x 10 lines), one family shared by all sources. The parse of
+//! a large app body (`parse_app_10mb`) has its own, app-shaped fixture (`app_families`).
 
 use std::hint::black_box;
 use std::io::Write;
@@ -284,12 +285,201 @@ fn bench_parse(c: &mut Criterion) {
     group.finish();
 }
 
+/// Parse throughput on a realistic app body of about 10 MB: what `apps[].metrics_url`
+/// costs per scrape of a large app. See [`app_families`] for its shape.
+fn bench_parse_app_body(c: &mut Criterion) {
+    use stack_exporter::exposition::parse::{parse, ParseLimits};
+
+    const TARGET_BYTES: usize = 10_000_000;
+    let body_of = |routes: usize, format: Format| {
+        let snapshot = EncodedSnapshot::encode(app_families(routes));
+        let mut body = Vec::new();
+        assemble(&[("app", &snapshot)], format, &mut body);
+        (body, snapshot.series())
+    };
+    // Scale the route count so the classic body lands near the target.
+    let (probe, _) = body_of(100, Format::Classic);
+    let routes = 100 * TARGET_BYTES / probe.len();
+
+    let limits = ParseLimits::unlimited();
+    let mut group = c.benchmark_group("parse_app_10mb");
+    group.sample_size(10);
+    for (label, format) in [
+        ("classic", Format::Classic),
+        ("openmetrics", Format::OpenMetrics),
+    ] {
+        let (body, series) = body_of(routes, format);
+        // The bench measures the parse only if the body is valid.
+        let parsed = parse(&body, format, &limits).expect("app body parses");
+        let parsed_series: usize = parsed.iter().map(|f| f.samples.len()).sum();
+        assert_eq!(parsed_series, series);
+        eprintln!(
+            "parse_app_10mb/{label}: {} bytes, {series} series, {} families",
+            body.len(),
+            parsed.len()
+        );
+        group.throughput(Throughput::Bytes(body.len() as u64));
+        group.bench_function(label, |b| {
+            b.iter(|| black_box(parse(black_box(&body), format, &limits).map(|f| f.len())))
+        });
+    }
+    group.finish();
+}
+
+const SERVICES: [&str; 6] = ["checkout", "cart", "catalog", "payments", "search", "users"];
+const METHODS: [&str; 2] = ["GET", "POST"];
+const STATUSES: [&str; 3] = ["200", "404", "500"];
+const LATENCY_BUCKETS: [&str; 10] = [
+    "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "+Inf",
+];
+const QUANTILES: [&str; 3] = ["0.5", "0.9", "0.99"];
+/// Error messages as apps put them in labels, some needing escapes.
+const ERRORS: [&str; 6] = [
+    "connection reset by peer",
+    "upstream \"inventory\" timed out",
+    "open C:\\data\\cache.db: access denied",
+    "constraint violation\ndetail: key (id)=(42) exists",
+    "context deadline exceeded",
+    "tls: bad certificate",
+];
+
+/// What a large web app exposes, 39 series per route: per route, request counters by
+/// method and status (5 labels), a latency histogram per method (10 buckets), an
+/// upstream-call summary (3 quantiles), in-flight gauges, a 6-label cache gauge and an
+/// error counter whose message label needs escapes. Values are random (fixed seed):
+/// large counts, fractional seconds, small gauges.
+fn app_families(routes: usize) -> Vec<MetricFamily> {
+    let mut rng = fastrand::Rng::with_seed(0x5eed);
+    let mut requests = MetricFamily::counter(
+        "http_server_requests",
+        "Requests handled, by route, method and status.",
+    );
+    let mut latency = MetricFamily::new(
+        "http_server_request_duration_seconds",
+        MetricType::Histogram,
+        "Time to the last byte of the response.",
+    );
+    latency.unit = "seconds".to_owned();
+    let mut upstream = MetricFamily::new(
+        "upstream_call_duration_seconds",
+        MetricType::Summary,
+        "Calls to upstream services (\"peers\"), sliding 10m window.",
+    );
+    upstream.unit = "seconds".to_owned();
+    let mut inflight =
+        MetricFamily::gauge("http_server_requests_in_flight", "Requests being served.");
+    let mut cache = MetricFamily::gauge(
+        "app_cache_entries",
+        "Entries per cache shard.\nTiers: l1 (in process), l2 (redis \\ memcached).",
+    );
+    let mut errors = MetricFamily::counter("app_errors", "Errors by class and message.");
+
+    for r in 0..routes {
+        let service = SERVICES[r % SERVICES.len()];
+        let instance = format!("10.0.{}.{}:8080", r % 7, 10 + r % 23);
+        let route = format!("/api/v{}/{service}/items/{{id}}/r{r}", 1 + r % 2);
+        let pod = format!("{service}-7d9f8b6c5-{:05x}", r * 7919 % 0xfffff);
+        for method in METHODS {
+            let base = [
+                ("service", service),
+                ("instance", instance.as_str()),
+                ("method", method),
+                ("route", route.as_str()),
+            ];
+            for status in STATUSES {
+                let mut l = labels_of(&base);
+                l.push(("status".to_owned(), status.to_owned()));
+                requests.push(l, rng.u64(0..50_000_000) as f64);
+            }
+            let mut cumulative = 0u64;
+            for le in LATENCY_BUCKETS {
+                cumulative += rng.u64(0..100_000);
+                let mut l = labels_of(&base);
+                l.push(("le".to_owned(), le.to_owned()));
+                latency.samples.push(sample(
+                    "http_server_request_duration_seconds_bucket".to_owned(),
+                    l,
+                    cumulative as f64,
+                ));
+            }
+            let hist = labels_of(&base);
+            latency.samples.push(sample(
+                "http_server_request_duration_seconds_sum".to_owned(),
+                hist.clone(),
+                cumulative as f64 * rng.f64() * 0.3,
+            ));
+            latency.samples.push(sample(
+                "http_server_request_duration_seconds_count".to_owned(),
+                hist,
+                cumulative as f64,
+            ));
+            inflight.push(labels_of(&base), rng.u64(0..64) as f64);
+        }
+        let peer = format!("{}.internal:443", SERVICES[(r + 1) % SERVICES.len()]);
+        let call = [
+            ("service", service),
+            ("peer", peer.as_str()),
+            ("operation", "GetItem"),
+        ];
+        for q in QUANTILES {
+            let mut l = labels_of(&call);
+            l.push(("quantile".to_owned(), q.to_owned()));
+            upstream.samples.push(sample(
+                "upstream_call_duration_seconds".to_owned(),
+                l,
+                rng.f64() * 0.5,
+            ));
+        }
+        let count = rng.u64(0..10_000_000) as f64;
+        upstream.samples.push(sample(
+            "upstream_call_duration_seconds_sum".to_owned(),
+            labels_of(&call),
+            count * 0.042,
+        ));
+        upstream.samples.push(sample(
+            "upstream_call_duration_seconds_count".to_owned(),
+            labels_of(&call),
+            count,
+        ));
+        let shard = format!("{}", r % 16);
+        cache.push(
+            labels_of(&[
+                ("service", service),
+                ("pod", pod.as_str()),
+                ("cache", "items"),
+                ("tier", if r % 3 == 0 { "l2" } else { "l1" }),
+                ("region", "eu-west-1"),
+                ("shard", shard.as_str()),
+            ]),
+            rng.u64(0..1_000_000) as f64,
+        );
+        let error = format!("{} (r{r})", ERRORS[r % ERRORS.len()]);
+        errors.push(
+            labels_of(&[
+                ("service", service),
+                ("class", if r % 2 == 0 { "io" } else { "app" }),
+                ("message", error.as_str()),
+            ]),
+            rng.u64(0..1_000) as f64,
+        );
+    }
+    vec![requests, latency, upstream, inflight, cache, errors]
+}
+
+fn labels_of(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
 criterion_group!(
     benches,
     bench_encode,
     bench_assemble,
     bench_gzip,
     bench_serve_cached,
-    bench_parse
+    bench_parse,
+    bench_parse_app_body
 );
 criterion_main!(benches);

@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# Measures what scraping a large app costs: a static app endpoint serving APP_SERIES
+# (default 50,000) classic-text series, scraped every 5s through `apps[].metrics_url`
+# beside the machine's PostgreSQL and Redis; then /metrics latency, throughput, body
+# size and RSS in classic, OpenMetrics and gzip, and the same without the app source.
+# Needs: the release binary (cargo build --release), wrk, python3, PostgreSQL on
+# 127.0.0.1:5432 (user postgres, trust) and Redis on 127.0.0.1:6379.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+EXPORTER_PORT=${EXPORTER_PORT:-59652}
+APP_PORT=${APP_PORT:-59653}
+BIN=target/release/stack_exporter
+APP_SERIES=${APP_SERIES:-50000}
+PG_URL=${PG_URL:-postgresql://postgres@127.0.0.1:5432/postgres}
+REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
+WRK_ARGS=${WRK_ARGS:--t2 -c8 -d10s}
+
+dir=$(mktemp -d /dev/shm/stack-bench-app-XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+
+# The app body: per route, request counters (2 methods x 3 statuses) and a latency
+# histogram per method (10 buckets + _sum + _count), 30 series; plus one in-flight gauge
+# per route and busy-worker gauges to make up APP_SERIES exactly.
+python3 - "$APP_SERIES" >"$dir/metrics.txt" <<'PY'
+import random, sys
+total = int(sys.argv[1])
+rnd = random.Random(42)
+routes = total // 31
+methods, statuses = ("GET", "POST"), ("200", "404", "500")
+buckets = ("0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "+Inf")
+out = []
+w = out.append
+w("# HELP app_requests_total Requests handled, by route, method and status.")
+w("# TYPE app_requests_total counter")
+for r in range(routes):
+    for m in methods:
+        for s in statuses:
+            w(f'app_requests_total{{route="/r/{r}",method="{m}",status="{s}"}} {rnd.randrange(10**7)}')
+w("# HELP app_request_duration_seconds Time to the last byte of the response.")
+w("# TYPE app_request_duration_seconds histogram")
+for r in range(routes):
+    for m in methods:
+        acc = 0
+        for le in buckets:
+            acc += rnd.randrange(10**5)
+            w(f'app_request_duration_seconds_bucket{{route="/r/{r}",method="{m}",le="{le}"}} {acc}')
+        w(f'app_request_duration_seconds_sum{{route="/r/{r}",method="{m}"}} {acc * rnd.random() * 0.2:.6f}')
+        w(f'app_request_duration_seconds_count{{route="/r/{r}",method="{m}"}} {acc}')
+w("# HELP app_requests_in_flight Requests being served.")
+w("# TYPE app_requests_in_flight gauge")
+for r in range(routes):
+    w(f'app_requests_in_flight{{route="/r/{r}"}} {rnd.randrange(64)}')
+w("# HELP app_worker_busy Whether a worker is busy (\\\\ escaped help).")
+w("# TYPE app_worker_busy gauge")
+for i in range(total - routes * 31):
+    w(f'app_worker_busy{{worker="{i}",pool="main \\"fast\\""}} {rnd.randrange(2)}')
+print("\n".join(out))
+PY
+
+cat >"$dir/serve.py" <<'PY'
+import http.server, sys
+body = open(sys.argv[2], "rb").read()
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+python3 "$dir/serve.py" "$APP_PORT" "$dir/metrics.txt" &
+pids+=($!)
+app_url="http://127.0.0.1:$APP_PORT/metrics"
+for _ in $(seq 1 50); do curl -sf -o /dev/null "$app_url" && break; sleep 0.1; done
+app_series=$(grep -vc '^#' "$dir/metrics.txt")
+
+metrics() { curl -sf "http://127.0.0.1:$EXPORTER_PORT/metrics"; }
+# Through a file: awk stopping early must not fail curl (the body is megabytes).
+metric() { metrics >"$dir/scrape.txt" && awk -v m="$1" 'index($0, m) == 1 { print $NF; exit }' "$dir/scrape.txt"; }
+
+start_exporter() { # config-file
+  "$BIN" --config.file "$1" --web.listen-address "127.0.0.1:$EXPORTER_PORT" 2>"$dir/exporter.log" &
+  exporter=$!
+  pids+=("$exporter")
+  for _ in $(seq 1 300); do
+    curl -sf -o /dev/null "http://127.0.0.1:$EXPORTER_PORT/ready" && return 0
+    sleep 0.1
+  done
+  echo "exporter not ready:" >&2
+  cat "$dir/exporter.log" >&2
+  exit 1
+}
+stop_exporter() { kill "$exporter"; wait "$exporter" 2>/dev/null || true; }
+
+# One table row per format: setup | format | p50 | p99 | requests/s | body bytes.
+wrk_rows() { # setup
+  local name accept encoding out p50 p99 rps bytes
+  for variant in "classic||" "OpenMetrics|application/openmetrics-text|" "classic + gzip||gzip"; do
+    IFS='|' read -r name accept encoding <<<"$variant"
+    local headers=()
+    [[ -n "$accept" ]] && headers+=(-H "Accept: $accept")
+    [[ -n "$encoding" ]] && headers+=(-H "Accept-Encoding: $encoding")
+    # shellcheck disable=SC2086
+    out=$(wrk $WRK_ARGS --latency "${headers[@]}" "http://127.0.0.1:$EXPORTER_PORT/metrics")
+    p50=$(awk '$1 == "50%" { print $2 }' <<<"$out")
+    p99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
+    rps=$(awk '/Requests\/sec/ { print $2 }' <<<"$out")
+    bytes=$(curl -sf "${headers[@]}" "http://127.0.0.1:$EXPORTER_PORT/metrics" | wc -c)
+    echo "| $1 | $name | $p50 | $p99 | $rps | $bytes |" >>"$dir/latency.md"
+  done
+}
+
+rss() { awk '/VmRSS/ { printf "%.1f MB", $2 / 1024 }' "/proc/$exporter/status"; }
+hwm() { awk '/VmHWM/ { printf "%.1f MB", $2 / 1024 }' "/proc/$exporter/status"; }
+
+cat >"$dir/with-app.yml" <<CONF
+defaults: { interval: 5s, timeout: 4s }
+postgres: [ { name: pg, url: "$PG_URL" } ]
+redis: [ { name: redis, url: "$REDIS_URL" } ]
+apps:
+  - name: app
+    metrics_url: "$app_url"
+    interval: 5s
+    scrape: { sample_limit: 0 }
+CONF
+grep -v -e '^apps:' -e '^  ' "$dir/with-app.yml" >"$dir/without-app.yml"
+
+echo "App body: $app_series series, $(wc -c <"$dir/metrics.txt") bytes (classic text);" \
+  "PostgreSQL $(psql "$PG_URL" -XAtqc 'SHOW server_version'), Redis" \
+  "$(redis-cli -u "$REDIS_URL" INFO server | tr -d '\r' | awk -F: '$1 == "redis_version" { print $2 }');" \
+  "$(nproc) cores, $(date -u +%Y-%m-%d)"
+
+start_exporter "$dir/with-app.yml"
+for _ in $(seq 1 100); do
+  [[ "$(metric 'stack_exporter_source_series{source="app"')" == "$app_series" ]] && break
+  sleep 0.2
+done
+served=$(metrics | grep -c -e '^app_requests_total{' -e '^app_request_duration_seconds_' \
+  -e '^app_requests_in_flight{' -e '^app_worker_busy{' || true)
+[[ "$served" == "$app_series" ]] || { echo "app series served: $served, expected $app_series" >&2; exit 1; }
+# The app's poll duration over three polls, idle (the self-metrics are at most 1s old).
+durations=()
+last=$(metric 'stack_exporter_source_polls_total{source="app"')
+while ((${#durations[@]} < 3)); do
+  sleep 0.5
+  polls=$(metric 'stack_exporter_source_polls_total{source="app"')
+  if [[ "$polls" != "$last" ]]; then
+    sleep 1.1 # the self-metrics of this poll
+    durations+=("$(metric 'stack_exporter_source_poll_duration_seconds{source="app"' | awk '{ printf "%.1f ms", $1 * 1000 }')")
+    last=$polls
+  fi
+done
+rss_idle_app=$(rss)
+wrk_rows "with app ($app_series series)"
+during=$(metric 'stack_exporter_source_poll_duration_seconds{source="app"' | awk '{ printf "%.1f ms", $1 * 1000 }')
+rss_app=$(rss)
+hwm_app=$(hwm)
+total_app=$(metrics | grep -vc '^#')
+stop_exporter
+
+start_exporter "$dir/without-app.yml"
+sleep 2 # self-metrics refreshed after the first polls
+rss_idle_none=$(rss)
+wrk_rows "PG + Redis only"
+rss_none=$(rss)
+hwm_none=$(hwm)
+total_none=$(metrics | grep -vc '^#')
+stop_exporter
+
+echo
+echo "Poll duration of source app (fetch + parse + encode of $app_series series): idle polls" \
+  "${durations[*]}; last poll under wrk load: $during"
+echo
+echo "/metrics with wrk $WRK_ARGS --latency:"
+echo
+echo "| setup | format | p50 | p99 | requests/s | body bytes |"
+echo "| --- | --- | --- | --- | --- | --- |"
+cat "$dir/latency.md"
+echo
+echo "| setup | series in /metrics | RSS idle | RSS after wrk | peak RSS |"
+echo "| --- | --- | --- | --- | --- |"
+echo "| with app | $total_app | $rss_idle_app | $rss_app | $hwm_app |"
+echo "| PG + Redis only | $total_none | $rss_idle_none | $rss_none | $hwm_none |"
