@@ -46,6 +46,7 @@ pub fn main(flags: Flags) -> ExitCode {
         print!("{}", config.to_redacted_yaml());
         return ExitCode::SUCCESS;
     }
+    crate::memory::configure();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

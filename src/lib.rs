@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod exposition;
 pub mod logging;
+pub mod memory;
 pub mod model;
 pub mod redact;
 pub mod scheduler;

@@ -310,6 +310,7 @@ impl Poller {
             let delay = backoff::next_delay(self.interval, last_reason, connect_failures)
                 .saturating_sub(duration);
             let snapshot = encode(families, &self.name, &self.labels);
+            let large = snapshot.series() >= crate::memory::LARGE_POLL_SERIES;
             self.store.publish(
                 self.task_id,
                 store::PollOutcome {
@@ -320,6 +321,11 @@ impl Poller {
                     next_poll: SystemTime::now() + delay,
                 },
             );
+            if large {
+                // The poll's transient memory (body, families) and the snapshot it
+                // replaced are free now.
+                tokio::task::spawn_blocking(crate::memory::release_freed);
+            }
             if self.sleep_or_stop(delay, &mut stop).await {
                 break;
             }
