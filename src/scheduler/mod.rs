@@ -318,6 +318,7 @@ impl Poller {
                     result,
                     snapshot,
                     next_poll: SystemTime::now() + delay,
+                    notes: source.notes(),
                 },
             );
             if self.sleep_or_stop(delay, &mut stop).await {
@@ -483,6 +484,7 @@ mod tests {
                 result: Ok(()),
                 snapshot: EncodedSnapshot::default(),
                 next_poll: SystemTime::now(),
+                notes: Vec::new(),
             },
         );
         assert_eq!(store.statuses()[0].polls, 0);
