@@ -244,6 +244,7 @@ fn bench_serve_cached(c: &mut Criterion) {
                     result: Ok(()),
                     snapshot,
                     next_poll: SystemTime::now(),
+                    notes: Vec::new(),
                 },
             );
         }

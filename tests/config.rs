@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use stack_exporter::config::{
     builtin_default, load_file, load_str, Config, ConfigError, ConfigOrigin, CustomQuery,
-    CustomValue, CustomValueKind, Env, HttpAuth, PostgresCollectors, StatementsOptions,
-    TablesOptions,
+    CustomValue, CustomValueKind, Env, HttpAuth, LatencySignal, PostgresCollectors, QueueName,
+    QueueSignal, StatementsOptions, TablesOptions, TimeUnit,
 };
 
 const FILE: &str = "config.yaml";
@@ -292,6 +292,153 @@ fn app_auth_and_tls() {
         e[1].starts_with("apps[0].tls.cert_file: tls.cert_file needs tls.key_file"),
         "{e:?}"
     );
+}
+
+/// An app with a metrics URL whose entry continues with `rest` (from line 4).
+fn app_with(rest: &str) -> String {
+    format!("apps:\n  - name: api\n    metrics_url: http://h/metrics\n{rest}")
+}
+
+#[test]
+fn signals_default_to_detection() {
+    let c = ok(&app_with(""));
+    let s = &c.apps[0].signals;
+    assert!(s.detect);
+    assert!(s.latency.is_none() && s.queues.is_empty());
+    assert!(s.requests.counter.is_none() && s.requests.status_label.is_none());
+    assert_eq!(s.requests.errors.pattern, "5..");
+    assert!(s.requests.errors.is_match("503") && !s.requests.errors.is_match("1503"));
+    let out = c.to_redacted_yaml();
+    assert!(
+        out.contains("  signals:\n    requests:\n      errors: 5..\n    detect: true\n"),
+        "{out}"
+    );
+    // An app with probes only has no signals to show.
+    let c = ok("apps:\n  - name: api\n    probes: [ { url: http://h/health } ]\n");
+    assert!(!c.to_redacted_yaml().contains("signals"));
+}
+
+#[test]
+fn signals_block() {
+    let c = ok(&app_with(
+        r#"    signals:
+      latency: { histogram: synckairos_http_request_duration_ms, unit: ms }
+      requests: { counter: http_requests, status_label: status, errors: '5..|429' }
+      queues:
+        - { gauge: jobs_waiting, queue_label: queue }
+        - { gauge: email_backlog, queue: emails, state: delayed }
+      detect: false
+"#,
+    ));
+    let s = &c.apps[0].signals;
+    assert_eq!(
+        s.latency,
+        Some(LatencySignal {
+            histogram: "synckairos_http_request_duration_ms".into(),
+            unit: Some(TimeUnit::Milliseconds),
+        })
+    );
+    assert_eq!(s.requests.counter.as_deref(), Some("http_requests"));
+    assert_eq!(s.requests.status_label.as_deref(), Some("status"));
+    assert!(s.requests.errors.is_match("429") && !s.requests.errors.is_match("404"));
+    assert_eq!(
+        s.queues,
+        [
+            QueueSignal {
+                gauge: "jobs_waiting".into(),
+                queue: QueueName::Label("queue".into()),
+                state: "waiting".into(),
+            },
+            QueueSignal {
+                gauge: "email_backlog".into(),
+                queue: QueueName::Fixed("emails".into()),
+                state: "delayed".into(),
+            },
+        ]
+    );
+    assert!(!s.detect);
+    let out = c.to_redacted_yaml();
+    assert!(
+        out.contains(
+            "  signals:\n    latency:\n      histogram: synckairos_http_request_duration_ms\n      unit: ms\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("    - gauge: email_backlog\n      queue: emails\n      state: delayed\n"),
+        "{out}"
+    );
+    // `${VAR}` works in signals like everywhere else; an empty block is the default.
+    let c = ok(&app_with("    signals: { detect: '${DETECT:-false}' }\n"));
+    assert!(!c.apps[0].signals.detect);
+    let c = ok(&app_with("    signals:\n"));
+    assert!(c.apps[0].signals.detect);
+}
+
+#[test]
+fn signals_errors_are_located() {
+    let e = one_err(&app_with(
+        "    signals:\n      latency: { histogram: x_ms, unit: minutes }\n",
+    ));
+    assert_at(&e, "apps[0].signals.latency.unit", 5, 41);
+    assert!(e.message.contains("expected s, ms or us"), "{e}");
+    let e = one_err(&app_with(
+        "    signals:\n      latency: { histogram: 'http-latency' }\n",
+    ));
+    assert_at(&e, "apps[0].signals.latency.histogram", 5, 29);
+    assert!(
+        e.message
+            .starts_with("invalid histogram name `http-latency`"),
+        "{e}"
+    );
+    let e = one_err(&app_with(
+        "    signals:\n      latency: { histogram: x_seconds_bucket }\n",
+    ));
+    assert!(
+        e.message.contains("name the histogram family, `x_seconds`"),
+        "{e}"
+    );
+    let e = one_err(&app_with(
+        "    signals:\n      requests: { errors: '5[0-9' }\n",
+    ));
+    assert_at(&e, "apps[0].signals.requests.errors", 5, 27);
+    assert!(e.message.starts_with("invalid regular expression"), "{e}");
+    let e = one_err(&app_with(
+        "    signals:\n      requests: { status_label: 'http.status' }\n",
+    ));
+    assert_at(&e, "apps[0].signals.requests.status_label", 5, 33);
+    let e = one_err(&app_with(
+        "    signals:\n      requests: { counter: '9lives' }\n",
+    ));
+    assert_at(&e, "apps[0].signals.requests.counter", 5, 28);
+    let e = one_err(&app_with("    signals:\n      latency: { unit: ms }\n"));
+    assert!(e.message.contains("missing field `histogram`"), "{e}");
+    let e = one_err(&app_with(
+        "    signals:\n      requests: { counter: x, code: y }\n",
+    ));
+    assert!(e.message.contains("unknown field `code`"), "{e}");
+
+    let e = errs(&app_with(
+        "    signals:\n      queues:\n        - { gauge: a }\n        - { gauge: b, queue: x, queue_label: q }\n        - { gauge: a, queue: '', state: '' }\n",
+    ));
+    assert_eq!(
+        e,
+        [
+            "apps[0].signals.queues[0]: one of `queue_label` (a label of the gauge naming the queue) or `queue` (a fixed name) is required at config.yaml:6:11",
+            "apps[0].signals.queues[1].queue: set `queue_label` (a label of the gauge naming the queue) or `queue` (a fixed name), not both at config.yaml:7:30",
+            "apps[0].signals.queues[2].queue: queue name must not be empty at config.yaml:8:30",
+            "apps[0].signals.queues[2].state: state must not be empty at config.yaml:8:41",
+        ]
+    );
+    let e = one_err(&app_with(
+        "    signals:\n      queues:\n        - { gauge: a, queue: x }\n        - { gauge: a, queue_label: q }\n",
+    ));
+    assert_at(&e, "apps[0].signals.queues[1].gauge", 7, 20);
+    assert!(e.message.contains("listed twice"), "{e}");
+
+    let e = one_err("apps:\n  - name: api\n    probes: [ { url: http://h/health } ]\n    signals: { detect: true }\n");
+    assert_at(&e, "apps[0].signals", 4, 14);
+    assert!(e.message.contains("no `metrics_url`"), "{e}");
 }
 
 #[test]
@@ -830,6 +977,7 @@ fn shipped_example_config_loads() {
     );
     assert_eq!(c.apps[0].probes[0].name, "health");
     assert_eq!(c.apps[0].probes[0].expected_status, [200, 204]);
+    assert!(c.apps[0].signals.detect && c.apps[0].signals.latency.is_none());
     assert_eq!(c.web.listen_address.to_string(), "0.0.0.0:9650");
     // The documented collector values are the defaults, and the example query loads.
     assert_eq!(c.postgres[0].collectors, PostgresCollectors::default());

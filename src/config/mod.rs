@@ -270,6 +270,130 @@ pub struct AppConfig {
     /// Sent with every request of this app (scrapes and probes).
     pub auth: Option<HttpAuth>,
     pub probes: Vec<ProbeConfig>,
+    /// Where the standard per-app series come from (`apps[].signals`); see
+    /// `sources::http::signals`.
+    pub signals: SignalsConfig,
+}
+
+/// `apps[].signals`, validated (also when the block is absent: then everything is
+/// detected). A part left `None` is detected when `detect` is on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignalsConfig {
+    pub latency: Option<LatencySignal>,
+    pub requests: RequestsSignal,
+    pub queues: Vec<QueueSignal>,
+    /// Fill what is not configured from the documented list of common names.
+    pub detect: bool,
+}
+
+/// The app's latency histogram (a family name, no `_bucket`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LatencySignal {
+    pub histogram: String,
+    /// `None`: taken from the family's UNIT or name suffix at poll time.
+    pub unit: Option<TimeUnit>,
+}
+
+/// The unit of an app's latency histogram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeUnit {
+    Seconds,
+    Milliseconds,
+    Microseconds,
+}
+
+impl TimeUnit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimeUnit::Seconds => "s",
+            TimeUnit::Milliseconds => "ms",
+            TimeUnit::Microseconds => "us",
+        }
+    }
+
+    /// How many decimal places a value moves to become seconds.
+    pub fn decimal_shift(self) -> i32 {
+        match self {
+            TimeUnit::Seconds => 0,
+            TimeUnit::Milliseconds => 3,
+            TimeUnit::Microseconds => 6,
+        }
+    }
+}
+
+/// The app's request counter and how to read its status label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestsSignal {
+    /// As configured, with or without `_total`; `None` is detected.
+    pub counter: Option<String>,
+    /// `None` is detected from the documented list.
+    pub status_label: Option<String>,
+    /// Which status values count as errors.
+    pub errors: StatusMatcher,
+}
+
+/// A regular expression matched against a whole status label value.
+#[derive(Debug, Clone)]
+pub struct StatusMatcher {
+    /// As written in the config, for `--check-config` and the status page.
+    pub pattern: String,
+    /// `pattern` anchored at both ends. `None` only for a pattern that did not compile,
+    /// in a config that failed validation and is never used.
+    regex: Option<regex::Regex>,
+}
+
+impl StatusMatcher {
+    pub const DEFAULT_ERRORS: &'static str = "5..";
+
+    /// Compiles `pattern` as a full match (`5..` matches `503`, not `1503`); the error
+    /// is the regex crate's message.
+    pub fn new(pattern: &str, size_limit: usize) -> Result<StatusMatcher, String> {
+        regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
+            .size_limit(size_limit)
+            .build()
+            .map(|regex| StatusMatcher {
+                pattern: pattern.to_owned(),
+                regex: Some(regex),
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    /// Stands in for a pattern that failed to compile, so that validation can go on
+    /// collecting problems; it matches nothing.
+    pub(crate) fn invalid(pattern: String) -> StatusMatcher {
+        StatusMatcher {
+            pattern,
+            regex: None,
+        }
+    }
+
+    pub fn is_match(&self, status: &str) -> bool {
+        self.regex.as_ref().is_some_and(|r| r.is_match(status))
+    }
+}
+
+impl PartialEq for StatusMatcher {
+    fn eq(&self, other: &Self) -> bool {
+        self.pattern == other.pattern
+    }
+}
+
+/// One app gauge reported as `stack_queue_depth{queue,state,library="app"}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueSignal {
+    pub gauge: String,
+    pub queue: QueueName,
+    /// The `state` label; default `waiting`.
+    pub state: String,
+}
+
+/// Where the `queue` label of a queue gauge comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum QueueName {
+    /// The value of this label of the gauge's series (summed over its other labels).
+    Label(String),
+    /// This fixed name (the gauge's series summed).
+    Fixed(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]

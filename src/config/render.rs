@@ -6,7 +6,7 @@ use super::secret::REDACTED;
 use super::validate::fmt_duration;
 use super::{
     AppConfig, ClientTls, Config, CustomQuery, CustomValueKind, HttpAuth, PostgresCollectors,
-    PostgresConfig, ProbeConfig, RedisConfig, SourceCommon,
+    PostgresConfig, ProbeConfig, QueueName, RedisConfig, SignalsConfig, SourceCommon,
 };
 use std::collections::BTreeMap;
 
@@ -293,6 +293,75 @@ struct AppView<'a> {
     bearer_token: Option<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     probes: Vec<ProbeView<'a>>,
+    // Only for apps with a metrics_url, the input of signals.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signals: Option<SignalsView<'a>>,
+}
+
+// Parts left to detection are left out; `detect` and the error pattern always show.
+#[derive(Serialize)]
+struct SignalsView<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latency: Option<LatencyView<'a>>,
+    requests: RequestsView<'a>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    queues: Vec<QueueSignalView<'a>>,
+    detect: bool,
+}
+
+#[derive(Serialize)]
+struct LatencyView<'a> {
+    histogram: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unit: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct RequestsView<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    counter: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status_label: Option<&'a str>,
+    errors: &'a str,
+}
+
+#[derive(Serialize)]
+struct QueueSignalView<'a> {
+    gauge: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    queue_label: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    queue: Option<&'a str>,
+    state: &'a str,
+}
+
+fn signals(s: &SignalsConfig) -> SignalsView<'_> {
+    SignalsView {
+        latency: s.latency.as_ref().map(|l| LatencyView {
+            histogram: &l.histogram,
+            unit: l.unit.map(|u| u.as_str()),
+        }),
+        requests: RequestsView {
+            counter: s.requests.counter.as_deref(),
+            status_label: s.requests.status_label.as_deref(),
+            errors: &s.requests.errors.pattern,
+        },
+        queues: (s.queues.iter())
+            .map(|q| {
+                let (queue_label, queue) = match &q.queue {
+                    QueueName::Label(l) => (Some(l.as_str()), None),
+                    QueueName::Fixed(n) => (None, Some(n.as_str())),
+                };
+                QueueSignalView {
+                    gauge: &q.gauge,
+                    queue_label,
+                    queue,
+                    state: &q.state,
+                }
+            })
+            .collect(),
+        detect: s.detect,
+    }
 }
 
 #[derive(Serialize)]
@@ -379,6 +448,7 @@ fn app(a: &AppConfig) -> AppView<'_> {
         basic_auth,
         bearer_token,
         probes: a.probes.iter().map(probe).collect(),
+        signals: (!a.metrics.is_empty()).then(|| signals(&a.signals)),
     }
 }
 

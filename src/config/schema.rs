@@ -246,6 +246,46 @@ pub(crate) struct RawApp {
     pub bearer_token: Option<Text>,
     pub bearer_token_file: Option<Text>,
     pub probes: Option<Vec<RawProbe>>,
+    pub signals: Option<RawSignals>,
+}
+
+/// `apps[].signals`: which of the app's own metrics the standard series
+/// (`stack_request_duration_seconds`, `stack_requests_total`, …) are derived from.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSignals {
+    pub latency: Option<RawLatencySignal>,
+    pub requests: Option<RawRequestsSignal>,
+    pub queues: Option<Vec<RawQueueSignal>>,
+    pub detect: Option<Flag>,
+}
+
+/// `apps[].signals.latency`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLatencySignal {
+    pub histogram: Text,
+    pub unit: Option<Text>,
+}
+
+/// `apps[].signals.requests`: every field optional; an absent counter or status label is
+/// detected.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRequestsSignal {
+    pub counter: Option<Text>,
+    pub status_label: Option<Text>,
+    pub errors: Option<Text>,
+}
+
+/// `apps[].signals.queues[]`: one of the app's gauges as `stack_queue_depth`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawQueueSignal {
+    pub gauge: Text,
+    pub queue_label: Option<Text>,
+    pub queue: Option<Text>,
+    pub state: Option<Text>,
 }
 
 /// `apps[].scrape`: bounds on what one `metrics_url` may answer.

@@ -22,6 +22,7 @@ use crate::redact::{redact_url, url_secrets, Scrubber};
 mod app;
 mod postgres;
 mod redis;
+mod signals;
 mod tls;
 
 pub(crate) const DEFAULT_INTERVAL: Duration = Duration::from_secs(15);

@@ -319,6 +319,7 @@ impl Poller {
                     result,
                     snapshot,
                     next_poll: SystemTime::now() + delay,
+                    notes: source.notes(),
                 },
             );
             if large {
@@ -489,6 +490,7 @@ mod tests {
                 result: Ok(()),
                 snapshot: EncodedSnapshot::default(),
                 next_poll: SystemTime::now(),
+                notes: Vec::new(),
             },
         );
         assert_eq!(store.statuses()[0].polls, 0);

@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, SystemTime};
 
 use crate::exposition::EncodedSnapshot;
-use crate::sources::{ErrorReason, PollError, SourceKind};
+use crate::sources::{ErrorReason, PollError, SourceKind, SourceNote};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SourceState {
@@ -46,6 +46,8 @@ pub struct SourceStatus {
     pub series: usize,
     pub duplicates_dropped: usize,
     pub invalid_dropped: usize,
+    /// The source's notes after its last poll (`Source::notes`).
+    pub notes: Vec<SourceNote>,
 }
 
 impl SourceStatus {
@@ -74,6 +76,7 @@ impl SourceStatus {
             series: 0,
             duplicates_dropped: 0,
             invalid_dropped: 0,
+            notes: Vec::new(),
         }
     }
 
@@ -102,6 +105,7 @@ pub struct PollOutcome {
     pub result: Result<(), PollError>,
     pub snapshot: EncodedSnapshot,
     pub next_poll: SystemTime,
+    pub notes: Vec<SourceNote>,
 }
 
 #[derive(Default)]
@@ -167,6 +171,7 @@ impl Store {
         status.series = outcome.snapshot.series();
         status.duplicates_dropped = outcome.snapshot.duplicates_dropped();
         status.invalid_dropped = outcome.snapshot.invalid_dropped();
+        status.notes = outcome.notes;
         match outcome.result {
             Ok(()) => {
                 status.state = SourceState::Up;

@@ -140,6 +140,7 @@ mod tests {
                 result: Ok(()),
                 snapshot: EncodedSnapshot::encode(families),
                 next_poll: SystemTime::now(),
+                notes: Vec::new(),
             },
         );
     }

@@ -1,5 +1,6 @@
-//! The human status page at `/`: one row per source. Everything shown comes from the
-//! store, whose error text was scrubbed of secrets when the poll failed.
+//! The human status page at `/`: one row per source, followed by a row per note of that
+//! source (e.g. which app metrics its golden signals come from). Everything shown comes
+//! from the store, whose error text was scrubbed of secrets when the poll failed.
 
 use std::fmt::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -15,7 +16,8 @@ pub fn render(statuses: &[SourceStatus], config_origin: &str, reload_ok: bool) -
          <title>stack_exporter</title>\
          <style>body{font-family:system-ui,sans-serif;margin:2em}\
          table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}\
-         .up{color:#176f2c}.down{color:#b00020}.pending{color:#8a6d00}</style></head><body>\n",
+         .up{color:#176f2c}.down{color:#b00020}.pending{color:#8a6d00}\
+         tr.note td{border-top:none;font-size:90%}</style></head><body>\n",
     );
     let _ = write!(
         html,
@@ -60,6 +62,15 @@ pub fn render(statuses: &[SourceStatus], config_origin: &str, reload_ok: bool) -
                 .map(|e| format!("{}: {}", e.reason.as_str(), escape(&e.message)))
                 .unwrap_or_default(),
         );
+        for note in &s.notes {
+            let _ = writeln!(
+                html,
+                "<tr class=\"note\"><td></td><td>{}</td><td colspan=\"8\"{}>{}</td></tr>",
+                escape(note.topic),
+                if note.problem { " class=\"down\"" } else { "" },
+                escape(&note.text),
+            );
+        }
     }
     html.push_str("</table>\n</body></html>\n");
     html

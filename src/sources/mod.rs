@@ -15,6 +15,13 @@ pub mod postgres;
 pub mod redis;
 pub(crate) mod sql_columns;
 
+/// Queue depths, from Redis job-library presets (`redis/queues.rs`, `library` the job
+/// library) and from apps' own gauges (`http/signals.rs`, `library="app"`): one family
+/// and label set, so that one dashboard query covers both.
+pub(crate) const QUEUE_DEPTH: &str = "stack_queue_depth";
+pub(crate) const QUEUE_DEPTH_HELP: &str =
+    "Jobs in the queue by state: from a job library's Redis keys, or from the app's own gauge (library=\"app\").";
+
 /// The kind of backend, as shown in the `kind` label of self-metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SourceKind {
@@ -116,6 +123,19 @@ impl fmt::Display for PollError {
     }
 }
 
+/// A line shown on the status page under a source's row: what its polls found or
+/// assumed, as opposed to whether they failed (e.g. which of an app's metrics its
+/// golden signals are derived from). Text only: notes never become labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceNote {
+    /// What the note is about, e.g. `signals`.
+    pub topic: &'static str,
+    /// Already free of secrets.
+    pub text: String,
+    /// Something the user should look at (a configured metric missing, say).
+    pub problem: bool,
+}
+
 /// A backend the scheduler polls.
 ///
 /// Invariants the scheduler relies on:
@@ -137,6 +157,11 @@ pub trait Source: Send + 'static {
 
     /// Drops connection state after a cancelled poll.
     fn reset(&mut self);
+
+    /// Notes for the status page, read after every poll. Most sources have none.
+    fn notes(&self) -> Vec<SourceNote> {
+        Vec::new()
+    }
 
     /// Closes connections cleanly before the source is dropped (shutdown, reload).
     fn close(&mut self) -> impl Future<Output = ()> + Send {

@@ -1,5 +1,6 @@
 //! Validation of `apps[]`: metrics endpoints, scrape limits, the HTTP client settings
-//! (TLS, auth, redirects) and probes with their body and JSON checks.
+//! (TLS, auth, redirects) and probes with their body and JSON checks; `signals` is in
+//! `signals.rs`.
 
 use url::Url;
 
@@ -18,7 +19,7 @@ const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OP
 /// blackbox_exporter) stops at 10.
 const MAX_REDIRECTS_CEILING: u64 = 30;
 /// Regexes are compiled once here; this bounds the compiled program's memory.
-const REGEX_SIZE_LIMIT: usize = 1 << 20;
+pub(super) const REGEX_SIZE_LIMIT: usize = 1 << 20;
 const DEFAULT_UP_VALUES: [&str; 6] = ["up", "ok", "healthy", "pass", "true", "available"];
 /// Names our probe families use; a `json_values` metric may not take them.
 const RESERVED_PREFIXES: [&str; 2] = ["probe_", "app_health_service_"];
@@ -74,6 +75,7 @@ impl Builder {
             }
             probes.push(probe);
         }
+        let signals = self.signals(raw.signals, urls_given, &p.key("signals"));
         AppConfig {
             common,
             metrics,
@@ -82,6 +84,7 @@ impl Builder {
             tls,
             auth,
             probes,
+            signals,
         }
     }
 

@@ -6,22 +6,28 @@
 //! (with its reason), as a failed scrape fails a Prometheus target: none of the app's
 //! series are served rather than a part of them, and the probes' results of that same
 //! poll are still published.
+//!
+//! After a successful scrape, `signals` derives the app's golden signals
+//! (`stack_request_duration_seconds`, `stack_requests_total`, …) from the scraped
+//! families; what it used is kept as the source's notes for the status page.
 
 mod client;
 mod probe;
 mod scrape;
+pub(crate) mod signals;
 
 use std::time::Duration;
 
-use crate::config::{AppConfig, MetricsTarget, ProbeConfig, ScrapeLimits};
+use crate::config::{AppConfig, MetricsTarget, ProbeConfig, ScrapeLimits, SignalsConfig};
 use crate::model::{labels, MetricFamily};
 use crate::redact::Scrubber;
-use crate::sources::{ErrorReason, PollError, Source, SourceKind};
+use crate::sources::{ErrorReason, PollError, Source, SourceKind, SourceNote};
 
 use client::HttpClient;
 use probe::ProbeResult;
 
 pub struct AppSource {
+    name: String,
     client: Result<HttpClient, String>,
     metrics: Vec<MetricsTarget>,
     limits: ScrapeLimits,
@@ -31,11 +37,16 @@ pub struct AppSource {
     /// The probe families of the last poll if it failed on a scrape, published with the
     /// failure.
     probe_families_of_failed_poll: Option<Vec<MetricFamily>>,
+    signals: SignalsConfig,
+    /// What the last successful scrape's signals were derived from; kept across a failed
+    /// scrape, which derives nothing and says nothing new about the app's metrics.
+    signal_notes: Vec<SourceNote>,
 }
 
 impl AppSource {
     pub fn new(config: &AppConfig, scrubber: Scrubber) -> Self {
         AppSource {
+            name: config.common.name.clone(),
             // A TLS file that became unreadable since validation fails every poll with
             // a clear message rather than the process.
             client: HttpClient::new(config),
@@ -45,6 +56,8 @@ impl AppSource {
             timeout: config.common.timeout,
             scrubber,
             probe_families_of_failed_poll: None,
+            signals: config.signals.clone(),
+            signal_notes: Vec::new(),
         }
     }
 
@@ -54,6 +67,36 @@ impl AppSource {
     fn request_deadline(&self) -> Duration {
         crate::sources::inner_deadline(self.timeout)
     }
+}
+
+/// Derives the golden signals from one poll's scrapes (before the `target` label is
+/// added: they are summed over every endpoint anyway) and logs what they come from
+/// whenever that changes, at info, or at warn when something needs fixing. A free
+/// function so that it can borrow the source's fields apart from its targets.
+fn derive_signals(
+    source: &str,
+    config: &SignalsConfig,
+    notes: &mut Vec<SourceNote>,
+    scraped: &[(&MetricsTarget, Vec<MetricFamily>)],
+) -> Vec<MetricFamily> {
+    if scraped.is_empty() {
+        return Vec::new();
+    }
+    let all: Vec<&MetricFamily> = scraped.iter().flat_map(|(_, f)| f.iter()).collect();
+    let derived = signals::derive(&all, config);
+    if derived.notes != *notes {
+        let text = (derived.notes.iter())
+            .map(|n| n.text.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
+        if derived.notes.iter().any(|n| n.problem) {
+            tracing::warn!(source = %source, signals = %text, "golden signals");
+        } else {
+            tracing::info!(source = %source, signals = %text, "golden signals");
+        }
+        *notes = derived.notes;
+    }
+    derived.families
 }
 
 impl Source for AppSource {
@@ -109,6 +152,7 @@ impl Source for AppSource {
                 }
             }
         }
+        let derived = derive_signals(&self.name, &self.signals, &mut self.signal_notes, &scraped);
         for (target, mut families) in scraped {
             if let Some(value) = &target.target_label {
                 crate::model::prepend_labels(
@@ -118,6 +162,7 @@ impl Source for AppSource {
             }
             out.extend(families);
         }
+        out.extend(derived);
         out.extend(probe_out);
         Ok(())
     }
@@ -134,6 +179,10 @@ impl Source for AppSource {
 
     fn reset(&mut self) {
         self.probe_families_of_failed_poll = None;
+    }
+
+    fn notes(&self) -> Vec<SourceNote> {
+        self.signal_notes.clone()
     }
 }
 

@@ -19,6 +19,7 @@ use super::keys::int;
 use super::RedisSource;
 use crate::config::{QueueLibrary, QueuePreset};
 use crate::model::{labels, MetricFamily};
+use crate::sources::{QUEUE_DEPTH, QUEUE_DEPTH_HELP};
 
 /// How a key is measured: the command for its Redis type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,10 +193,7 @@ pub(super) async fn collect(
             _ => None,
         };
     }
-    let mut family = MetricFamily::gauge(
-        "stack_queue_depth",
-        "Jobs in the queue by state, read from the keys the job library keeps them in.",
-    );
+    let mut family = MetricFamily::gauge(QUEUE_DEPTH, QUEUE_DEPTH_HELP);
     for ((library, queue, state), value) in depth {
         if let Some(v) = value {
             family.push(
