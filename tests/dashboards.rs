@@ -1,63 +1,23 @@
 //! The Grafana dashboards in `dashboards/`: their structure (importable Classic JSON,
 //! variables, every selector filtered by `$job` and `$source`, `$__rate_interval`, units,
-//! alert thresholds drawn), every query accepted by a real Prometheus, and every panel
-//! returning data from a real exporter polling real servers.
+//! the thresholds of the alerts in `alerts/` drawn), and every query accepted by a real
+//! Prometheus. That every panel returns data from a real stack, and computes what its
+//! alert does, is tests/e2e.rs.
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use common::test_app::TestApp;
-use common::{
-    free_port, pgbouncer_users, try_http_get, urlencode, wait_until, ExporterProcess,
-    TempPgBouncer, TempPostgres, TempPrometheus, TempRedis,
+use common::dashboards::{
+    all, dashboards_dir, expand, is_layout, panels, queries, query, title, ALERT_PANELS, DASHBOARDS,
 };
-
-/// (file in `dashboards/`, uid).
-const DASHBOARDS: &[(&str, &str)] = &[
-    ("stack-overview.json", "stack-overview"),
-    ("postgres.json", "stack-postgres"),
-    ("redis.json", "stack-redis"),
-    ("exporter.json", "stack-exporter"),
-];
+use common::rules::{alert_expr, measure_and_threshold};
+use common::TempPrometheus;
 
 /// The data source every panel and target uses: the `datasource` variable.
 const DS_UID: &str = "${datasource}";
-
-/// Alert thresholds that must be drawn: (dashboard uid, panel title, threshold).
-const THRESHOLDS: &[(&str, &str, f64)] = &[
-    ("stack-overview", "p95 latency", 0.05),
-    ("stack-overview", "Request latency (p50, p95, p99)", 0.05),
-    ("stack-overview", "Error rate", 0.01),
-    ("stack-overview", "Request error rate", 0.01),
-    ("stack-overview", "Queue backlog", 1000.0),
-    ("stack-overview", "Queue backlog (waiting)", 1000.0),
-    ("stack-overview", "PostgreSQL connections used", 0.8),
-    ("stack-overview", "Redis memory used", 0.9),
-    ("stack-postgres", "Connections used", 0.8),
-    ("stack-postgres", "Connection usage", 0.8),
-    ("stack-redis", "Memory used", 0.9),
-    ("stack-redis", "Memory usage", 0.9),
-    ("stack-redis", "Queue backlog (waiting)", 1000.0),
-];
-
-/// Panels built on the golden-signal series (`stack_request_duration_seconds`,
-/// `stack_requests_total`, `stack_request_errors_total`) that the exporter does not emit
-/// yet. The end-to-end test expects them to return nothing and every other panel to
-/// return data; once the series exist it fails for each panel still listed here: empty
-/// this list then.
-const NEEDS_GOLDEN_SIGNALS: &[(&str, &str)] = &[
-    ("stack-overview", "p95 latency"),
-    ("stack-overview", "Error rate"),
-    ("stack-overview", "Throughput"),
-    ("stack-overview", "Request latency (p50, p95, p99)"),
-    ("stack-overview", "Requests by status class"),
-    ("stack-overview", "Request error rate"),
-];
 
 /// Series without a `source` label: the exporter's process-wide self-metrics
 /// (`process_*`, `stack_exporter_build_info`, `stack_exporter_config_*`) and the series
@@ -69,56 +29,6 @@ fn has_no_source_label(metric: &str) -> bool {
         || ["process_", "stack_exporter_config_", "scrape_"]
             .iter()
             .any(|p| metric.starts_with(p))
-}
-
-fn dashboards_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dashboards")
-}
-
-fn load(file: &str) -> Value {
-    let path = dashboards_dir().join(file);
-    let text =
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{file} is not valid JSON: {e}"))
-}
-
-fn all() -> Vec<(&'static str, Value)> {
-    DASHBOARDS.iter().map(|(f, _)| (*f, load(f))).collect()
-}
-
-/// Every panel, the panels of collapsed rows included.
-fn panels(d: &Value) -> Vec<&Value> {
-    let mut out = Vec::new();
-    for p in d["panels"].as_array().into_iter().flatten() {
-        out.push(p);
-        for inner in p["panels"].as_array().into_iter().flatten() {
-            out.push(inner);
-        }
-    }
-    out
-}
-
-fn is_layout(panel: &Value) -> bool {
-    matches!(panel["type"].as_str(), Some("row") | Some("text"))
-}
-
-fn title(panel: &Value) -> &str {
-    panel["title"].as_str().unwrap_or("")
-}
-
-/// One query of a panel: (panel title, refId, expr).
-fn queries(d: &Value) -> Vec<(String, String, String)> {
-    let mut out = Vec::new();
-    for p in panels(d).into_iter().filter(|p| !is_layout(p)) {
-        for t in p["targets"].as_array().into_iter().flatten() {
-            out.push((
-                title(p).to_string(),
-                t["refId"].as_str().unwrap_or("").to_string(),
-                t["expr"].as_str().unwrap_or("").to_string(),
-            ));
-        }
-    }
-    out
 }
 
 fn variable<'a>(d: &'a Value, name: &str) -> Option<&'a Value> {
@@ -359,16 +269,6 @@ fn check_expr(expr: &str) -> Vec<String> {
     problems
 }
 
-/// The query as Grafana would send it with `job` and `source` at these regexes.
-fn expand(expr: &str, job: &str, source: &str) -> String {
-    expr.replace("${job}", job)
-        .replace("$job", job)
-        .replace("${source}", source)
-        .replace("$source", source)
-        .replace("$__rate_interval", "1m")
-        .replace("${datasource}", "")
-}
-
 // ---------------------------------------------------------------------------------------
 // 1. Structure
 // ---------------------------------------------------------------------------------------
@@ -385,6 +285,14 @@ fn the_selector_scan_finds_what_it_must() {
     assert!(!check_expr(r#"a{job=~"$job", source=~"$source"} / b"#).is_empty());
     assert!(check_expr(r#"process_open_fds{job=~"$job"}"#).is_empty());
     assert!(!check_expr(r#"process_open_fds{job=~"$job", source=~"$source"}"#).is_empty());
+}
+
+#[test]
+fn alert_measure_and_threshold_split_at_the_outer_comparison() {
+    let (m, t) = measure_and_threshold("a / (b > 0) > 0.9");
+    assert_eq!((m.as_str(), t), ("a / (b > 0)", 0.9));
+    let (m, t) = measure_and_threshold("x{l=\">\"} >= 1000\nand on (s) y >= 0.1");
+    assert_eq!((m.as_str(), t), ("x{l=\">\"}", 1000.0));
 }
 
 #[test]
@@ -543,9 +451,15 @@ fn dashboards_are_importable_and_every_query_is_filtered() {
         }
     }
 
-    // Alert thresholds are drawn.
-    for (uid, pt, value) in THRESHOLDS {
-        let (_, d) = dashboards.iter().find(|(_, d)| d["uid"] == *uid).unwrap();
+    // Alert thresholds are drawn: the number the alert's expression compares with.
+    for (uid, pt, alert) in ALERT_PANELS {
+        let (_, value) = measure_and_threshold(&alert_expr(alert));
+        let Some((_, d)) = dashboards.iter().find(|(_, d)| d["uid"] == *uid) else {
+            problems.push(format!(
+                "ALERT_PANELS names a dashboard {uid} that does not exist"
+            ));
+            continue;
+        };
         let Some(p) = panels(d).into_iter().find(|p| title(p) == *pt) else {
             problems.push(format!("{uid}: no panel {pt:?}"));
             continue;
@@ -553,22 +467,14 @@ fn dashboards_are_importable_and_every_query_is_filtered() {
         let defaults = &p["fieldConfig"]["defaults"];
         let drawn = defaults["thresholds"]["steps"]
             .as_array()
-            .is_some_and(|s| s.iter().any(|s| s["value"].as_f64() == Some(*value)));
+            .is_some_and(|s| s.iter().any(|s| s["value"].as_f64() == Some(value)));
         let visible = p["type"] != "timeseries"
             || defaults["custom"]["thresholdsStyle"]["mode"]
                 .as_str()
                 .is_some_and(|m| m != "off");
         if !drawn || !visible {
             problems.push(format!(
-                "{uid}: panel {pt:?} does not draw the threshold {value}"
-            ));
-        }
-    }
-    for (uid, pt) in NEEDS_GOLDEN_SIGNALS {
-        let (_, d) = dashboards.iter().find(|(_, d)| d["uid"] == *uid).unwrap();
-        if !panels(d).iter().any(|p| title(p) == *pt) {
-            problems.push(format!(
-                "NEEDS_GOLDEN_SIGNALS names {uid}/{pt:?}, which does not exist"
+                "{uid}: panel {pt:?} does not draw the threshold {value} of {alert}"
             ));
         }
     }
@@ -588,22 +494,6 @@ fn dashboards_are_importable_and_every_query_is_filtered() {
 // ---------------------------------------------------------------------------------------
 // 2. Every query is valid PromQL
 // ---------------------------------------------------------------------------------------
-
-/// Sends an instant query; Ok(answer) on `status: success`, Err(reason) otherwise.
-fn query(prom: &TempPrometheus, promql: &str) -> Result<Value, String> {
-    let url = format!("{}/api/v1/query?query={}", prom.url(), urlencode(promql));
-    let resp = try_http_get(&url, &[]).map_err(|e| format!("request failed: {e}"))?;
-    let json: Value = serde_json::from_str(&resp.text())
-        .map_err(|e| format!("HTTP {}: not JSON ({e}): {}", resp.status, resp.text()))?;
-    if resp.status == 200 && json["status"] == "success" {
-        Ok(json)
-    } else {
-        Err(format!(
-            "HTTP {} {}: {}",
-            resp.status, json["errorType"], json["error"]
-        ))
-    }
-}
 
 /// Every panel query and every variable's selector, expanded.
 fn all_expanded(job: &str, source: &str) -> Vec<(String, String)> {
@@ -641,131 +531,4 @@ fn every_query_is_valid_promql() {
         .filter_map(|(what, q)| query(&prom, q).err().map(|e| format!("{what}: {e}\n  {q}")))
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
-
-// ---------------------------------------------------------------------------------------
-// 3. Every panel shows data from a real exporter
-// ---------------------------------------------------------------------------------------
-
-/// Whether an instant query's answer holds at least one sample (NaN counts: a ratio of
-/// two idle counters is NaN, and Grafana shows the series).
-fn has_data(answer: &Value) -> bool {
-    match answer["data"]["resultType"].as_str() {
-        Some("scalar") | Some("string") => true,
-        _ => answer["data"]["result"]
-            .as_array()
-            .is_some_and(|r| !r.is_empty()),
-    }
-}
-
-#[test]
-fn every_panel_shows_data_from_a_real_stack() {
-    // PostgreSQL with pg_stat_statements and a streaming standby, PgBouncer in front of
-    // it, a Redis with maxmemory, queues, keys and an error reply, an app with a
-    // health probe, and a Redis source that is down (so error panels have something).
-    let primary = TempPostgres::start();
-    let standby = primary.start_standby("dash_standby");
-    primary.psql("CREATE TABLE t (x int); INSERT INTO t SELECT generate_series(1, 1000)");
-    wait_until(Duration::from_secs(15), "the standby streams", || {
-        primary.psql("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'") == "1"
-    });
-    let bouncer = TempPgBouncer::start(&primary);
-    let redis = TempRedis::start_with_args(&["--maxmemory", "64mb"]);
-    redis.cli(&["RPUSH", "rq:queue:default", "a", "b", "c"]);
-    redis.cli(&["SET", "k", "v", "EX", "3600"]);
-    redis.cli(&["GET", "k"]);
-    redis.cli(&["GET", "missing"]);
-    let _ = redis.try_cli(&["HGET", "k", "f"]);
-    let app = TestApp::start();
-    let config = format!(
-        "defaults: {{ interval: 1s, timeout: 900ms }}\n\
-         postgres:\n\
-         \x20 - {{ name: primary, url: \"{}\", collectors: {{ statements: {{ query_text: true }} }} }}\n\
-         \x20 - {{ name: standby, url: \"{}\" }}\n\
-         pgbouncer:\n\
-         \x20 - {{ name: bouncer, url: \"{}\" }}\n\
-         redis:\n\
-         \x20 - name: cache\n\
-         \x20   url: \"{}\"\n\
-         \x20   queues: [ {{ library: rq, name: default }}, {{ library: bullmq, name: emails }} ]\n\
-         \x20 - {{ name: dead, url: \"redis://127.0.0.1:{}\" }}\n\
-         apps:\n\
-         \x20 - name: api\n\
-         \x20   metrics_url: \"{}\"\n\
-         \x20   probes: [ {{ name: health, url: \"{}\", json_services: {{ pointer: /services }} }} ]\n",
-        primary.url(),
-        standby.url(),
-        bouncer.url(pgbouncer_users::STATS, "pgbouncer"),
-        redis.url(),
-        free_port(),
-        app.url("/metrics"),
-        app.url("/health"),
-    );
-    let exporter = ExporterProcess::start(&config, &[]);
-    let prom = TempPrometheus::start("stack", &[exporter.addr()]);
-
-    let golden: BTreeSet<(String, String)> = NEEDS_GOLDEN_SIGNALS
-        .iter()
-        .map(|(u, t)| (u.to_string(), t.to_string()))
-        .collect();
-    // (uid, panel, refId) → (expanded query, has data)
-    let mut last: BTreeMap<(String, String, String), (String, bool)> = BTreeMap::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        for (_, d) in all() {
-            let uid = d["uid"].as_str().unwrap_or("").to_string();
-            for (pt, r, expr) in queries(&d) {
-                let q = expand(&expr, "stack", ".*");
-                let data = query(&prom, &q)
-                    .map(|a| has_data(&a))
-                    .unwrap_or_else(|e| panic!("{uid} {pt:?} {r}: {e}\n  {q}"));
-                last.insert((uid.clone(), pt, r), (q, data));
-            }
-        }
-        let settled = last
-            .iter()
-            .all(|((uid, pt, _), (_, data))| *data != golden.contains(&(uid.clone(), pt.clone())));
-        if settled || Instant::now() >= deadline {
-            break;
-        }
-        std::thread::sleep(Duration::from_secs(1));
-    }
-
-    let mut problems = Vec::new();
-    for ((uid, pt, r), (q, data)) in &last {
-        let needs_golden = golden.contains(&(uid.clone(), pt.clone()));
-        if needs_golden && *data {
-            problems.push(format!(
-                "{uid} {pt:?} {r} has data now: remove it from NEEDS_GOLDEN_SIGNALS\n  {q}"
-            ));
-        } else if !needs_golden && !data {
-            problems.push(format!("{uid} {pt:?} {r} returned no data\n  {q}"));
-        }
-    }
-    // The series the selectors treat as source-less really are.
-    for metric in [
-        "process_resident_memory_bytes",
-        "stack_exporter_build_info",
-        "stack_exporter_config_last_reload_successful",
-        "scrape_duration_seconds",
-        "up",
-    ] {
-        let a = query(&prom, &format!("{metric}{{job=\"stack\"}}")).unwrap();
-        let with_source = a["data"]["result"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|s| s["metric"].get("source").is_some());
-        if with_source || !has_data(&a) {
-            problems.push(format!(
-                "{metric}: expected series without a source label: {a}"
-            ));
-        }
-    }
-    assert!(
-        problems.is_empty(),
-        "{}\n\nexporter log:\n{}",
-        problems.join("\n"),
-        exporter.logs()
-    );
 }

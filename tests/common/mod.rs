@@ -17,6 +17,8 @@
 
 #![allow(dead_code)]
 
+pub mod dashboards;
+pub mod rules;
 pub mod test_app;
 
 use std::collections::{BTreeMap, HashSet};
