@@ -5,6 +5,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod exposition;
+pub(crate) mod http_client;
 pub mod logging;
 pub mod memory;
 pub mod model;

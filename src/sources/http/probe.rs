@@ -7,7 +7,7 @@ use bytes::Bytes;
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::Method;
 
-use super::client::{HttpClient, Phases, Request};
+use crate::http_client::{HttpClient, Phases, Request};
 use crate::config::{JsonServices, ProbeConfig};
 use crate::redact::Scrubber;
 
