@@ -10,6 +10,7 @@ pub mod logging;
 pub mod memory;
 pub mod model;
 pub mod redact;
+pub mod remote_write;
 pub mod scheduler;
 pub mod selfmetrics;
 pub mod server;
