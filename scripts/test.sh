@@ -19,6 +19,7 @@ REQUIRED_PACKAGES=(
   "prometheus-redis-exporter:prometheus-redis-exporter"
   "openssl:openssl"
   "pgbouncer:pgbouncer"
+  "victoria-metrics:victoria-metrics"
 )
 
 log "checking Debian packages"
