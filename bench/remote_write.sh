@@ -145,7 +145,7 @@ echo "| app only | $(awk -v t="$base" -v h="$ticks" 'BEGIN { printf "%.2f s", t 
 echo "| app + remote write | $(awk -v t="$with" -v h="$ticks" 'BEGIN { printf "%.2f s", t / h }') | $sent |"
 echo
 echo "CPU per push of $APP_SERIES series: $(awk -v a="$base" -v b="$with" -v h="$ticks" -v p="$pushes" \
-  'BEGIN { printf "%.1f ms", (b - a) / h / p * 1000 }') (($pushes pushes; encode + snappy + HTTP, over the poll's own cost)"
+  'BEGIN { printf "%.1f ms", (b - a) / h / p * 1000 }') ($pushes pushes; encode + snappy + HTTP, over the poll's own cost)"
 echo "Request duration (VictoriaMetrics, mean): $(awk -v s="$(rw 'request_duration_seconds_sum{')" \
   -v c="$(rw 'request_duration_seconds_count{')" 'BEGIN { printf "%.1f ms", s / c * 1000 }')"
 echo "RSS with remote write, receiver up: $(rss_mb) MB"

@@ -75,6 +75,17 @@ impl SeriesBatch {
         Some((labels, s.value_bits, s.timestamp_ms))
     }
 
+    /// Whether any series carries its own timestamp (see `own_timestamp`).
+    pub fn has_own_timestamps(&self) -> bool {
+        self.series.iter().any(|s| s.own_timestamp)
+    }
+
+    /// (label hash, timestamp) of series `i` when its timestamp came with the sample.
+    pub fn own_timestamp(&self, i: usize) -> Option<(u64, i64)> {
+        let s = self.series.get(i)?;
+        s.own_timestamp.then_some((s.hash, s.timestamp_ms))
+    }
+
     /// Bytes held, for sizing the queue's memory in tests and measurements.
     pub fn heap_bytes(&self) -> usize {
         self.labels.capacity()

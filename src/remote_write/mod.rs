@@ -72,6 +72,11 @@ struct State {
     /// the series that disappeared since.
     last: HashMap<String, Arc<SeriesBatch>>,
     own_last: Option<Arc<SeriesBatch>>,
+    /// Per source, the timestamp last queued of each series that brings its own: a
+    /// sample whose timestamp did not advance is not sent again (a receiver would
+    /// refuse the whole request for one sample out of order, where a scrape drops
+    /// only that sample).
+    own_times: HashMap<String, HashMap<u64, i64>>,
 }
 
 struct Running {
@@ -179,6 +184,7 @@ impl RemoteWriter {
                 queue: Queue::new(cfg.queue_capacity),
                 last: HashMap::new(),
                 own_last: None,
+                own_times: HashMap::new(),
             },
             request: None,
             body: None,
@@ -348,7 +354,15 @@ impl Endpoint {
             {
                 continue;
             }
-            let ranges = batch.ranges(|f, k| left_out(name, f, k));
+            let mut ranges = batch.ranges(|f, k| left_out(name, f, k));
+            if batch.has_own_timestamps() {
+                let before = self.state.own_times.remove(name).unwrap_or_default();
+                let (kept, times) = advancing_only(batch, &ranges, &before);
+                ranges = kept;
+                self.state.own_times.insert(name.clone(), times);
+            } else {
+                self.state.own_times.remove(name);
+            }
             let previous = self.state.last.insert(name.clone(), Arc::clone(batch));
             self.enqueue(batch, &ranges, previous);
         }
@@ -358,6 +372,7 @@ impl Endpoint {
             .cloned()
             .collect();
         for name in gone {
+            self.state.own_times.remove(&name);
             if let Some(stale) = self
                 .state
                 .last
@@ -567,6 +582,36 @@ impl Endpoint {
     }
 }
 
+/// `ranges` of `batch` without the series whose own timestamp is not past the one
+/// queued before (`before`, label hash → timestamp); and the timestamps to remember.
+fn advancing_only(
+    batch: &SeriesBatch,
+    ranges: &[(u32, u32)],
+    before: &HashMap<u64, i64>,
+) -> (Vec<(u32, u32)>, HashMap<u64, i64>) {
+    let mut kept: Vec<(u32, u32)> = Vec::with_capacity(ranges.len());
+    let mut times = HashMap::new();
+    for &(start, end) in ranges {
+        for i in start..end {
+            let send = match batch.own_timestamp(i as usize) {
+                None => true,
+                Some((hash, ts)) => {
+                    let last = before.get(&hash).copied();
+                    times.insert(hash, last.map_or(ts, |l| l.max(ts)));
+                    last.is_none_or(|l| ts > l)
+                }
+            };
+            if send {
+                match kept.last_mut() {
+                    Some(r) if r.1 == i => r.1 = i + 1,
+                    _ => kept.push((i, i + 1)),
+                }
+            }
+        }
+    }
+    (kept, times)
+}
+
 /// The timestamp a batch's staleness markers take: its poll's time.
 fn batch_time(batch: &SeriesBatch) -> i64 {
     batch.timestamp_ms()
@@ -610,6 +655,37 @@ async fn sleep_until(at: Option<Instant>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sample_whose_own_timestamp_did_not_advance_is_not_sent_again() {
+        use crate::model::{labels, MetricFamily, Sample};
+        let build = |ts: i64| {
+            let mut f = MetricFamily::gauge("g", "G.");
+            f.push(labels(&[("k", "poll")]), 1.0);
+            f.samples.push(Sample {
+                name: "g".into(),
+                labels: labels(&[("k", "own")]),
+                value: 2.0,
+                timestamp_ms: Some(ts),
+            });
+            f.push(labels(&[("k", "poll2")]), 3.0);
+            let mut b = BatchBuilder::new(1_000);
+            for s in &f.samples {
+                b.add(&f, s);
+            }
+            b.finish()
+        };
+        let first = build(500);
+        let all = [(0, 3)];
+        let (kept, times) = advancing_only(&first, &all, &HashMap::new());
+        assert_eq!(kept, vec![(0, 3)]);
+        let (kept, times) = advancing_only(&build(500), &all, &times);
+        assert_eq!(kept, vec![(0, 1), (2, 3)], "the repeat is left out");
+        let (kept, _) = advancing_only(&build(400), &all, &times);
+        assert_eq!(kept, vec![(0, 1), (2, 3)], "so is a step back");
+        let (kept, _) = advancing_only(&build(501), &all, &times);
+        assert_eq!(kept, vec![(0, 3)]);
+    }
 
     #[test]
     fn backoff_grows_to_its_cap_with_jitter() {
