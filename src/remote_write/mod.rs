@@ -193,6 +193,7 @@ impl RemoteWriter {
             writer: proto::RequestWriter::default(),
             dropping: false,
             warned_large: false,
+            draining: None,
         };
         let (control, rx) = watch::channel(Control::Run { self_every });
         let handle = tokio::spawn(endpoint.run(rx, prior));
@@ -243,6 +244,9 @@ struct Endpoint {
     /// Whether the queue has dropped data since the last successful request (logged once).
     dropping: bool,
     warned_large: bool,
+    /// After an outage: when the first request went through, and the samples sent
+    /// since, until the backlog is gone (then logged: the drain rate).
+    draining: Option<(Instant, usize)>,
 }
 
 impl Endpoint {
@@ -504,9 +508,24 @@ impl Endpoint {
                 self.stats.record_request(RequestOutcome::Sent, took);
                 if self.failures > 0 {
                     tracing::info!(remote = %self.cfg.name, "remote write endpoint accepts data again");
+                    self.draining = Some((Instant::now() - took, 0));
                 }
                 self.failures = 0;
                 self.dropping = false;
+                if let Some((since, sent)) = &mut self.draining {
+                    *sent += counted.sent;
+                    if queue.is_empty() {
+                        let secs = since.elapsed().as_secs_f64();
+                        tracing::info!(
+                            remote = %self.cfg.name,
+                            samples = *sent,
+                            seconds = format_args!("{secs:.3}"),
+                            samples_per_second = format_args!("{:.0}", *sent as f64 / secs.max(1e-3)),
+                            "remote write backlog delivered"
+                        );
+                        self.draining = None;
+                    }
+                }
             }
             Verdict::Reject { why } => {
                 self.body = None;
