@@ -243,6 +243,7 @@ fn bench_serve_cached(c: &mut Criterion) {
                     duration: Duration::from_millis(1),
                     result: Ok(()),
                     snapshot,
+                    remote: None,
                     next_poll: SystemTime::now(),
                     notes: Vec::new(),
                 },

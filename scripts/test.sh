@@ -24,6 +24,7 @@ REQUIRED_PACKAGES=(
   "musl-gcc:musl-tools"
   "file:file"
   "systemd-analyze:systemd"
+  "victoria-metrics:victoria-metrics"
 )
 
 log "checking Debian packages"

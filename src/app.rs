@@ -14,6 +14,7 @@ use crate::cli::Flags;
 use crate::config::{self, Config, ConfigErrors, Env};
 use crate::exposition::{self, EncodedSnapshot, Format};
 use crate::redact::Scrubber;
+use crate::remote_write::RemoteWriter;
 use crate::scheduler::{self, Scheduler, Store};
 use crate::selfmetrics::RuntimeStatus;
 use crate::server::{self, AppState};
@@ -143,6 +144,12 @@ async fn serve(
         config.origin.to_string(),
     ));
     let mut scheduler = Scheduler::start(&config, Arc::clone(&store), scrubber.clone());
+    let mut remote_writer = RemoteWriter::start(
+        &config,
+        Arc::clone(&store),
+        Arc::clone(&runtime_status),
+        scrubber.clone(),
+    );
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let server = tokio::spawn({
         let web = config.web.clone();
@@ -153,6 +160,7 @@ async fn serve(
         address = %config.web.listen_address,
         config = %config.origin,
         sources = config.sources().count(),
+        remote_write = config.remote_write.len(),
         version = crate::selfmetrics::VERSION,
         "stack_exporter listening"
     );
@@ -172,7 +180,7 @@ async fn serve(
     loop {
         tokio::select! {
             _ = hangup.recv() => {
-                running = reload(running, config_path.as_deref(), listen_override.as_deref(), &env, &mut scheduler, &state, &scrubber);
+                running = reload(running, config_path.as_deref(), listen_override.as_deref(), &env, (&mut scheduler, &mut remote_writer), &state, &scrubber);
             }
             _ = terminate.recv() => break,
             _ = interrupt.recv() => break,
@@ -180,7 +188,9 @@ async fn serve(
     }
     tracing::info!("shutting down");
     let _ = shutdown_tx.send(true);
-    scheduler.shutdown(SHUTDOWN_GRACE).await;
+    // Sources close their connections while remote write sends what is queued; both
+    // are bounded by their own deadlines.
+    tokio::join!(scheduler.shutdown(SHUTDOWN_GRACE), remote_writer.shutdown());
     let _ = server.await;
     ExitCode::SUCCESS
 }
@@ -191,7 +201,7 @@ fn reload(
     path: Option<&std::path::Path>,
     listen_override: Option<&str>,
     env: &Env,
-    scheduler: &mut Scheduler,
+    (scheduler, remote_writer): (&mut Scheduler, &mut RemoteWriter),
     state: &AppState,
     scrubber: &Scrubber,
 ) -> Config {
@@ -222,10 +232,16 @@ fn reload(
     secrets.extend(running.secret_values());
     scrubber.set_secrets(secrets);
     scheduler.apply(&next);
+    remote_writer.apply(&next);
     state.set_auth(next.web.auth.clone());
     state.set_origin(next.origin.to_string());
     state.runtime.record_reload(true);
     scrubber.set_secrets(next.secret_values());
-    tracing::info!(config = %next.origin, sources = next.sources().count(), "config reloaded");
+    tracing::info!(
+        config = %next.origin,
+        sources = next.sources().count(),
+        remote_write = next.remote_write.len(),
+        "config reloaded"
+    );
     next
 }

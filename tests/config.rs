@@ -66,7 +66,7 @@ fn unknown_top_level_field() {
     assert_at(&e, "postgress", 2, 1);
     assert_eq!(
         e.message,
-        "unknown field `postgress`, expected one of `web`, `defaults`, `postgres`, `pgbouncer`, `redis`, `apps`"
+        "unknown field `postgress`, expected one of `web`, `defaults`, `postgres`, `pgbouncer`, `redis`, `apps`, `remote_write`"
     );
 }
 
@@ -979,6 +979,18 @@ fn shipped_example_config_loads() {
     assert_eq!(c.apps[0].probes[0].expected_status, [200, 204]);
     assert!(c.apps[0].signals.detect && c.apps[0].signals.latency.is_none());
     assert_eq!(c.web.listen_address.to_string(), "0.0.0.0:9650");
+    let rw = &c.remote_write[0];
+    assert_eq!(rw.name, "prometheus");
+    assert_eq!(rw.url.expose(), "http://127.0.0.1:9090/api/v1/write");
+    assert_eq!(rw.headers[0].0, "X-Scope-OrgID");
+    assert_eq!(rw.external_labels["job"], "stack_exporter");
+    assert_eq!(rw.external_labels["environment"], "production");
+    assert_eq!(
+        (rw.timeout, rw.max_samples_per_request, rw.queue_capacity),
+        (Duration::from_secs(30), 2000, 100_000),
+        "the documented values are the defaults"
+    );
+    assert_eq!(rw.interval, None);
     // The documented collector values are the defaults, and the example query loads.
     assert_eq!(c.postgres[0].collectors, PostgresCollectors::default());
     let q = &c.postgres[0].custom_queries;

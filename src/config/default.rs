@@ -68,6 +68,7 @@ pub fn builtin_default(env: &Env) -> Result<Config, ConfigErrors> {
             tls: Default::default(),
         }],
         apps: Vec::new(),
+        remote_write: Vec::new(),
     })
 }
 

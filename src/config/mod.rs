@@ -53,7 +53,46 @@ pub struct Config {
     pub pgbouncer: Vec<PgBouncerConfig>,
     pub redis: Vec<RedisConfig>,
     pub apps: Vec<AppConfig>,
+    /// Endpoints the unified metrics are pushed to (`remote_write:`).
+    pub remote_write: Vec<RemoteWriteConfig>,
 }
+
+/// One `remote_write[]` endpoint; see docs/remote_write.md.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteWriteConfig {
+    /// Unique among the endpoints; the `remote_name` label of its self-metrics.
+    pub name: String,
+    /// Never log it: use `display_url`.
+    pub url: Secret,
+    pub display_url: String,
+    pub auth: Option<HttpAuth>,
+    /// Sent with every request (e.g. `X-Scope-OrgID`); values may be secrets.
+    pub headers: Vec<(String, Secret)>,
+    pub tls: ClientTls,
+    /// Push the latest results every `interval`; `None` pushes each poll's results as
+    /// soon as the poll finishes.
+    pub interval: Option<Duration>,
+    /// Bound on one request.
+    pub timeout: Duration,
+    /// Added to every series that does not have the label, sorted by name. `job` and
+    /// `instance` are defaulted; a label configured empty is left out.
+    pub external_labels: BTreeMap<String, String>,
+    pub max_samples_per_request: usize,
+    /// Samples held while the endpoint is slow or down; the oldest go first beyond it.
+    pub queue_capacity: usize,
+    pub min_backoff: Duration,
+    pub max_backoff: Duration,
+    /// Push the exporter's own `stack_exporter_*` and `process_*` series too.
+    pub self_metrics: bool,
+}
+
+pub const DEFAULT_REMOTE_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+pub const DEFAULT_MAX_SAMPLES_PER_REQUEST: usize = 2_000;
+pub const DEFAULT_QUEUE_CAPACITY: usize = 100_000;
+pub const DEFAULT_MIN_BACKOFF: Duration = Duration::from_millis(30);
+pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// The `job` external label when none is configured: what a scrape job would be called.
+pub const DEFAULT_REMOTE_WRITE_JOB: &str = "stack_exporter";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct WebConfig {
@@ -512,7 +551,10 @@ impl Config {
     /// them even where a driver echoes one back.
     pub fn secret_values(&self) -> Vec<String> {
         let mut out = Vec::new();
-        for auth in std::iter::once(&self.web.auth).chain(self.apps.iter().map(|a| &a.auth)) {
+        let auths = std::iter::once(&self.web.auth)
+            .chain(self.apps.iter().map(|a| &a.auth))
+            .chain(self.remote_write.iter().map(|r| &r.auth));
+        for auth in auths {
             match auth {
                 Some(HttpAuth::Basic { password, .. }) => out.push(password.expose().to_owned()),
                 Some(HttpAuth::Bearer { token }) => out.push(token.expose().to_owned()),
@@ -535,6 +577,7 @@ impl Config {
                     .iter()
                     .flat_map(|a| a.metrics.iter().map(|m| &m.url)),
             )
+            .chain(self.remote_write.iter().map(|r| &r.url))
         {
             out.extend(crate::redact::url_secrets(url.expose()));
         }
@@ -542,6 +585,9 @@ impl Config {
             for probe in &app.probes {
                 out.extend(probe.headers.iter().map(|(_, v)| v.expose().to_owned()));
             }
+        }
+        for remote in &self.remote_write {
+            out.extend(remote.headers.iter().map(|(_, v)| v.expose().to_owned()));
         }
         out.retain(|s| !s.is_empty());
         out

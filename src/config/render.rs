@@ -6,7 +6,8 @@ use super::secret::REDACTED;
 use super::validate::fmt_duration;
 use super::{
     AppConfig, ClientTls, Config, CustomQuery, CustomValueKind, HttpAuth, PostgresCollectors,
-    PostgresConfig, ProbeConfig, QueueName, RedisConfig, SignalsConfig, SourceCommon,
+    PostgresConfig, ProbeConfig, QueueName, RedisConfig, RemoteWriteConfig, SignalsConfig,
+    SourceCommon,
 };
 use std::collections::BTreeMap;
 
@@ -22,6 +23,56 @@ struct View<'a> {
     pgbouncer: Vec<UrlSourceView<'a>>,
     redis: Vec<RedisView<'a>>,
     apps: Vec<AppView<'a>>,
+    // Left out when empty, so configs without remote write print as they always did.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    remote_write: Vec<RemoteWriteView<'a>>,
+}
+
+#[derive(Serialize)]
+struct RemoteWriteView<'a> {
+    name: &'a str,
+    url: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    basic_auth: Option<BasicAuthView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bearer_token: Option<&'static str>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    headers: BTreeMap<&'a str, &'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls: Option<ClientTlsView>,
+    // Left out when unset (push after each poll), so the output reads back the same.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    interval: Option<String>,
+    timeout: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    external_labels: &'a BTreeMap<String, String>,
+    max_samples_per_request: usize,
+    queue_capacity: usize,
+    min_backoff: String,
+    max_backoff: String,
+    self_metrics: bool,
+}
+
+fn remote_write(r: &RemoteWriteConfig) -> RemoteWriteView<'_> {
+    let (basic_auth, bearer_token) = auth_views(&r.auth);
+    RemoteWriteView {
+        name: &r.name,
+        url: &r.display_url,
+        basic_auth,
+        bearer_token,
+        headers: (r.headers.iter())
+            .map(|(k, _)| (k.as_str(), REDACTED))
+            .collect(),
+        tls: client_tls(&r.tls),
+        interval: r.interval.map(fmt_duration),
+        timeout: fmt_duration(r.timeout),
+        external_labels: &r.external_labels,
+        max_samples_per_request: r.max_samples_per_request,
+        queue_capacity: r.queue_capacity,
+        min_backoff: fmt_duration(r.min_backoff),
+        max_backoff: fmt_duration(r.max_backoff),
+        self_metrics: r.self_metrics,
+    }
 }
 
 // Key checks are shown only when some are configured, so that other Redis sources print
@@ -519,6 +570,7 @@ impl Config {
                 .collect(),
             redis: self.redis.iter().map(redis).collect(),
             apps: self.apps.iter().map(app).collect(),
+            remote_write: self.remote_write.iter().map(remote_write).collect(),
         };
         let body = serde_yaml::to_string(&view)
             .unwrap_or_else(|e| format!("# cannot render the config as YAML: {e}\n"));

@@ -27,6 +27,29 @@ pub(crate) struct RawConfig {
     pub redis: Option<Vec<RawRedis>>,
     #[serde(default)]
     pub apps: Option<Vec<RawApp>>,
+    #[serde(default)]
+    pub remote_write: Option<Vec<RawRemoteWrite>>,
+}
+
+/// `remote_write[]`: one Prometheus remote-write endpoint.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRemoteWrite {
+    pub url: Text,
+    pub name: Option<Text>,
+    pub basic_auth: Option<RawBasicAuth>,
+    pub bearer_token: Option<Text>,
+    pub bearer_token_file: Option<Text>,
+    pub headers: Option<Pairs>,
+    pub tls: Option<RawClientTls>,
+    pub interval: Option<Dur>,
+    pub timeout: Option<Dur>,
+    pub external_labels: Option<BTreeMap<String, Text>>,
+    pub max_samples_per_request: Option<Count>,
+    pub queue_capacity: Option<Count>,
+    pub min_backoff: Option<Dur>,
+    pub max_backoff: Option<Dur>,
+    pub self_metrics: Option<Flag>,
 }
 
 #[derive(Debug, Deserialize)]

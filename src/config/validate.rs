@@ -22,6 +22,7 @@ use crate::redact::{redact_url, url_secrets, Scrubber};
 mod app;
 mod postgres;
 mod redis;
+mod remote_write;
 mod signals;
 mod tls;
 
@@ -115,6 +116,7 @@ pub(crate) fn build(
     let apps = (raw.apps.unwrap_or_default().into_iter().enumerate())
         .map(|(i, a)| b.app(a, &apps_path.index(i)))
         .collect();
+    let remote_write = b.remote_writes(raw.remote_write, &root.key("remote_write"));
 
     if b.issues.is_empty() {
         Ok(Config {
@@ -124,6 +126,7 @@ pub(crate) fn build(
             pgbouncer,
             redis,
             apps,
+            remote_write,
         })
     } else {
         Err(b.issues)

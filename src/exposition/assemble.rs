@@ -34,6 +34,71 @@ pub fn assemble(
     format: Format,
     out: &mut Vec<u8>,
 ) -> Vec<TypeConflict> {
+    let Plan {
+        owners,
+        mut contributions,
+        conflicts,
+    } = plan(parts, format);
+
+    // Rank owners by name, then stable-sort contributions by rank: each family's samples
+    // become contiguous while sources stay in `parts` order within it.
+    let mut order: Vec<usize> = (0..owners.len()).collect();
+    order.sort_unstable_by(|&a, &b| owners[a].name.cmp(&owners[b].name));
+    let mut rank = vec![0; owners.len()];
+    for (r, &owner) in order.iter().enumerate() {
+        rank[owner] = r;
+    }
+    contributions.sort_by_key(|&(owner, _)| rank[owner]);
+
+    let body_len: usize = contributions
+        .iter()
+        .map(|(_, f)| lines(f, format).len())
+        .sum();
+    let header_len: usize = owners
+        .iter()
+        .map(|f| 2 * f.name.len() + f.help.len() + f.unit.len() + 64)
+        .sum();
+    out.reserve(body_len + header_len + 8);
+
+    let mut rest = contributions.as_slice();
+    while let Some(&(owner, _)) = rest.first() {
+        let group_len = rest.iter().take_while(|(o, _)| *o == owner).count();
+        let (group, tail) = rest.split_at(group_len);
+        rest = tail;
+        let head = owners[owner];
+        // A family can render to nothing in classic (a counter with only `_created`
+        // samples); its header alone would be an orphan.
+        if group.iter().all(|(_, f)| lines(f, format).is_empty()) {
+            continue;
+        }
+        match format {
+            Format::Classic => write_classic_header(out, head),
+            Format::OpenMetrics => write_openmetrics_header(out, head),
+        }
+        for (_, family) in group {
+            out.extend_from_slice(lines(family, format));
+        }
+    }
+    if format == Format::OpenMetrics {
+        out.extend_from_slice(b"# EOF\n");
+    }
+    conflicts
+}
+
+/// Who owns each output family, which part contributes what, and what is left out.
+struct Plan<'a> {
+    owners: Vec<&'a EncodedFamily>,
+    contributions: Vec<(usize, &'a EncodedFamily)>,
+    conflicts: Vec<TypeConflict>,
+}
+
+/// The families `assemble` would leave out of `parts` in `format`, without writing
+/// anything: remote write leaves the same ones out of a push.
+pub fn conflicts(parts: &[(&str, &EncodedSnapshot)], format: Format) -> Vec<TypeConflict> {
+    plan(parts, format).conflicts
+}
+
+fn plan<'a>(parts: &[(&str, &'a EncodedSnapshot)], format: Format) -> Plan<'a> {
     let mut conflicts = Vec::new();
     let family_count: usize = parts.iter().map(|(_, s)| s.families().len()).sum();
     // Index of the owning family per output family, and who owns each claimable name.
@@ -82,50 +147,11 @@ pub fn assemble(
             contributions.push((index, family));
         }
     }
-
-    // Rank owners by name, then stable-sort contributions by rank: each family's samples
-    // become contiguous while sources stay in `parts` order within it.
-    let mut order: Vec<usize> = (0..owners.len()).collect();
-    order.sort_unstable_by(|&a, &b| owners[a].name.cmp(&owners[b].name));
-    let mut rank = vec![0; owners.len()];
-    for (r, &owner) in order.iter().enumerate() {
-        rank[owner] = r;
+    Plan {
+        owners,
+        contributions,
+        conflicts,
     }
-    contributions.sort_by_key(|&(owner, _)| rank[owner]);
-
-    let body_len: usize = contributions
-        .iter()
-        .map(|(_, f)| lines(f, format).len())
-        .sum();
-    let header_len: usize = owners
-        .iter()
-        .map(|f| 2 * f.name.len() + f.help.len() + f.unit.len() + 64)
-        .sum();
-    out.reserve(body_len + header_len + 8);
-
-    let mut rest = contributions.as_slice();
-    while let Some(&(owner, _)) = rest.first() {
-        let group_len = rest.iter().take_while(|(o, _)| *o == owner).count();
-        let (group, tail) = rest.split_at(group_len);
-        rest = tail;
-        let head = owners[owner];
-        // A family can render to nothing in classic (a counter with only `_created`
-        // samples); its header alone would be an orphan.
-        if group.iter().all(|(_, f)| lines(f, format).is_empty()) {
-            continue;
-        }
-        match format {
-            Format::Classic => write_classic_header(out, head),
-            Format::OpenMetrics => write_openmetrics_header(out, head),
-        }
-        for (_, family) in group {
-            out.extend_from_slice(lines(family, format));
-        }
-    }
-    if format == Format::OpenMetrics {
-        out.extend_from_slice(b"# EOF\n");
-    }
-    conflicts
 }
 
 fn lines(family: &EncodedFamily, format: Format) -> &[u8] {

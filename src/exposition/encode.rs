@@ -135,7 +135,17 @@ impl EncodedSnapshot {
     /// belong to their family's type, or repeated label names are dropped and counted
     /// in `invalid_dropped`; a series repeated within the snapshot keeps its first
     /// occurrence. Families left without samples are omitted.
-    pub fn encode(mut families: Vec<MetricFamily>) -> EncodedSnapshot {
+    pub fn encode(families: Vec<MetricFamily>) -> EncodedSnapshot {
+        Self::encode_with(families, |_, _| {})
+    }
+
+    /// `encode`, calling `visit` for every sample the classic (0.0.4) text writes, in
+    /// the order written: the series a Prometheus scrape of `/metrics` would ingest
+    /// (no `_created`, no dropped duplicates or invalid names). Remote write sends these.
+    pub fn encode_with(
+        mut families: Vec<MetricFamily>,
+        mut visit: impl FnMut(&MetricFamily, &Sample),
+    ) -> EncodedSnapshot {
         // Stable, so equal names keep their input order and "first wins" stays true.
         families.sort_by(|a, b| a.name.cmp(&b.name));
         let total_samples: usize = families.iter().map(|f| f.samples.len()).sum();
@@ -172,6 +182,9 @@ impl EncodedSnapshot {
                     Insert::New => {
                         target.render(sample, class);
                         snapshot.series += 1;
+                        if class == SampleClass::Both {
+                            visit(family, sample);
+                        }
                     }
                 }
             }

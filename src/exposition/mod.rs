@@ -14,7 +14,7 @@ pub mod parse;
 #[cfg(test)]
 mod tests;
 
-pub use assemble::{assemble, TypeConflict};
+pub use assemble::{assemble, conflicts, TypeConflict};
 pub use compress::gzip;
 pub use encode::{EncodedFamily, EncodedSnapshot};
 pub use negotiate::{accepts_gzip, negotiate};

@@ -21,6 +21,7 @@ use crate::config::{
 use crate::exposition::EncodedSnapshot;
 use crate::model::{apply_source_labels, MetricFamily};
 use crate::redact::Scrubber;
+use crate::remote_write::{BatchBuilder, SeriesBatch};
 use crate::sources::{
     http::AppSource, pgbouncer::PgBouncerSource, postgres::PostgresSource, redis::RedisSource,
     ErrorReason, PollError, Source, SourceKind,
@@ -213,7 +214,7 @@ pub async fn poll_once(
                     poll_bounded(&mut AppSource::new(c, scrubber), spec.common().timeout).await
                 }
             };
-            let snapshot = encode(families, &spec.common().name, &spec.common().labels);
+            let (snapshot, _) = encode(families, &spec.common().name, &spec.common().labels, None);
             (spec, result, snapshot)
         }
     });
@@ -248,13 +249,23 @@ async fn poll_bounded<S: Source>(
     }
 }
 
+/// The poll's snapshot, and its remote-write series when `remote_ts` (their timestamp)
+/// is given.
 fn encode(
     mut families: Vec<MetricFamily>,
     source: &str,
     labels: &BTreeMap<String, String>,
-) -> EncodedSnapshot {
+    remote_ts: Option<i64>,
+) -> (EncodedSnapshot, Option<SeriesBatch>) {
     apply_source_labels(&mut families, source, labels);
-    EncodedSnapshot::encode(families)
+    match remote_ts {
+        None => (EncodedSnapshot::encode(families), None),
+        Some(ts) => {
+            let mut batch = BatchBuilder::new(ts);
+            let snapshot = EncodedSnapshot::encode_with(families, |f, s| batch.add(f, s));
+            (snapshot, Some(batch.finish()))
+        }
+    }
 }
 
 struct Poller {
@@ -309,15 +320,23 @@ impl Poller {
             }
             let delay = backoff::next_delay(self.interval, last_reason, connect_failures)
                 .saturating_sub(duration);
-            let snapshot = encode(families, &self.name, &self.labels);
+            let finished = SystemTime::now();
+            // The poll's series for remote write carry its finish time, as a scrape's
+            // samples carry the scrape's time.
+            let remote_ts = self
+                .store
+                .remote_write_enabled()
+                .then(|| crate::remote_write::unix_ms(finished));
+            let (snapshot, remote) = encode(families, &self.name, &self.labels, remote_ts);
             let large = snapshot.series() >= crate::memory::LARGE_POLL_SERIES;
             self.store.publish(
                 self.task_id,
                 store::PollOutcome {
-                    finished: SystemTime::now(),
+                    finished,
                     duration,
                     result,
                     snapshot,
+                    remote,
                     next_poll: SystemTime::now() + delay,
                     notes: source.notes(),
                 },
@@ -489,6 +508,7 @@ mod tests {
                 duration: Duration::ZERO,
                 result: Ok(()),
                 snapshot: EncodedSnapshot::default(),
+                remote: None,
                 next_poll: SystemTime::now(),
                 notes: Vec::new(),
             },

@@ -2,11 +2,14 @@
 //! server only reads. Nothing in here awaits: a reader holds the lock for the time it
 //! takes to clone a few `Arc`s.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, SystemTime};
 
+use tokio::sync::watch;
+
 use crate::exposition::EncodedSnapshot;
+use crate::remote_write::SeriesBatch;
 use crate::sources::{ErrorReason, PollError, SourceKind, SourceNote};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +99,9 @@ pub struct SourceEntry {
     pub task_id: u64,
     pub status: SourceStatus,
     pub snapshot: Arc<EncodedSnapshot>,
+    /// The same poll's series for remote write; `None` when no endpoint is configured
+    /// (nothing is built then) or before the first poll.
+    pub remote: Option<Arc<SeriesBatch>>,
 }
 
 /// The result of one poll, as handed to `Store::publish`.
@@ -104,20 +110,49 @@ pub struct PollOutcome {
     pub duration: Duration,
     pub result: Result<(), PollError>,
     pub snapshot: EncodedSnapshot,
+    /// Built only while `Store::remote_write_enabled`.
+    pub remote: Option<SeriesBatch>,
     pub next_poll: SystemTime,
     pub notes: Vec<SourceNote>,
 }
 
-#[derive(Default)]
 pub struct Store {
     entries: RwLock<Vec<SourceEntry>>,
     /// Bumped on every change, so readers can tell whether a cached body is current.
     generation: AtomicU64,
+    /// The generation again, for tasks that wait for changes (remote write).
+    changes: watch::Sender<u64>,
+    /// Whether pollers build each poll's `SeriesBatch` (remote write is configured).
+    remote_write: AtomicBool,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store {
+            entries: RwLock::default(),
+            generation: AtomicU64::new(0),
+            changes: watch::Sender::new(0),
+            remote_write: AtomicBool::new(false),
+        }
+    }
 }
 
 impl Store {
     pub fn new() -> Self {
         Store::default()
+    }
+
+    /// Wakes whenever a source publishes or the set of sources changes.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    pub fn set_remote_write_enabled(&self, on: bool) {
+        self.remote_write.store(on, Ordering::Release);
+    }
+
+    pub fn remote_write_enabled(&self) -> bool {
+        self.remote_write.load(Ordering::Acquire)
     }
 
     pub fn generation(&self) -> u64 {
@@ -135,7 +170,8 @@ impl Store {
     }
 
     fn bump(&self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
+        self.changes.send_replace(generation);
     }
 
     /// Replaces the set of sources, in config order. Entries whose `task_id` is kept are
@@ -150,6 +186,7 @@ impl Store {
                     task_id,
                     status,
                     snapshot: Arc::new(EncodedSnapshot::default()),
+                    remote: None,
                 }),
             }
         }
@@ -187,6 +224,7 @@ impl Store {
             }
         }
         entry.snapshot = Arc::new(outcome.snapshot);
+        entry.remote = outcome.remote.map(Arc::new);
         drop(entries);
         self.bump();
     }
@@ -196,6 +234,20 @@ impl Store {
         self.read()
             .iter()
             .map(|e| (e.status.name.clone(), Arc::clone(&e.snapshot)))
+            .collect()
+    }
+
+    /// Every source's name, snapshot and remote-write series, in config order.
+    pub fn remote_entries(&self) -> Vec<(String, Arc<EncodedSnapshot>, Option<Arc<SeriesBatch>>)> {
+        self.read()
+            .iter()
+            .map(|e| {
+                (
+                    e.status.name.clone(),
+                    Arc::clone(&e.snapshot),
+                    e.remote.clone(),
+                )
+            })
             .collect()
     }
 

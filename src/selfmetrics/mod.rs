@@ -1,4 +1,5 @@
-//! The exporter's own metrics: build info, per-source health, config reloads, process.
+//! The exporter's own metrics: build info, per-source health, config reloads, remote
+//! write, process.
 //! Built fresh whenever `/metrics` re-renders, from the store's status (never from a
 //! backend).
 
@@ -25,6 +26,8 @@ pub struct RuntimeStatus {
     reload_success_unix_ms: AtomicU64,
     /// Families left out of the last render because of a type conflict, per source.
     conflicts: Mutex<BTreeMap<String, usize>>,
+    /// The remote-write endpoints' counters.
+    pub remote_write: crate::remote_write::Registry,
 }
 
 impl Default for RuntimeStatus {
@@ -33,6 +36,7 @@ impl Default for RuntimeStatus {
             reload_successful: AtomicBool::new(true),
             reload_success_unix_ms: AtomicU64::new(unix_ms(SystemTime::now())),
             conflicts: Mutex::new(BTreeMap::new()),
+            remote_write: Default::default(),
         }
     }
 }
@@ -172,6 +176,7 @@ pub fn collect(statuses: &[SourceStatus], runtime: &RuntimeStatus) -> Vec<Metric
         }
     }
     out.extend([up, duration, last_success, polls, errors, series, dropped]);
+    runtime.remote_write.collect(&mut out);
     process::collect(&mut out);
     out
 }

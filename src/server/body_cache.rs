@@ -139,6 +139,7 @@ mod tests {
                 duration: Duration::from_millis(1),
                 result: Ok(()),
                 snapshot: EncodedSnapshot::encode(families),
+                remote: None,
                 next_poll: SystemTime::now(),
                 notes: Vec::new(),
             },

@@ -1867,6 +1867,168 @@ impl Drop for TempPrometheus {
     }
 }
 
+// ---------------------------------------------------------------------------------------
+// VictoriaMetrics
+// ---------------------------------------------------------------------------------------
+
+/// One series of a VictoriaMetrics `/api/v1/export` answer.
+#[derive(Debug, Clone)]
+pub struct ExportedSeries {
+    /// With `__name__`.
+    pub labels: BTreeMap<String, String>,
+    pub values: Vec<f64>,
+    pub timestamps: Vec<i64>,
+}
+
+/// A throwaway single-node VictoriaMetrics (Debian's `victoria-metrics`), accepting
+/// Prometheus remote write at `/api/v1/write`. Its queries hide the newest ~30 s;
+/// [`TempVictoriaMetrics::export`] shows everything at once. Dropping it kills it and
+/// removes its data.
+pub struct TempVictoriaMetrics {
+    port: u16,
+    child: Option<Child>,
+    log: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl TempVictoriaMetrics {
+    pub fn start() -> TempVictoriaMetrics {
+        let bin = which("victoria-metrics").unwrap_or_else(|| {
+            panic!("`victoria-metrics` is not on PATH: run scripts/test.sh, it installs victoria-metrics")
+        });
+        let dir = tempdir("stack-exporter-vm-");
+        let mut vm = TempVictoriaMetrics {
+            port: 0,
+            child: None,
+            log: dir.path().join("vm.log"),
+            dir,
+        };
+        let mut last_err = String::new();
+        for _ in 0..5 {
+            vm.port = free_port();
+            let log = fs::File::create(&vm.log).expect("create victoria-metrics log");
+            let child = Command::new(&bin)
+                .arg(format!("-httpListenAddr=127.0.0.1:{}", vm.port))
+                .arg(format!(
+                    "-storageDataPath={}",
+                    vm.dir.path().join("data").display()
+                ))
+                .arg("-retentionPeriod=1d")
+                .arg("-loggerLevel=ERROR")
+                .current_dir(vm.dir.path())
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .expect("spawn victoria-metrics");
+            vm.child = Some(child);
+            let deadline = Instant::now() + Duration::from_secs(30);
+            let outcome = loop {
+                if let Ok(Some(status)) = vm.child.as_mut().unwrap().try_wait() {
+                    break Err(format!(
+                        "victoria-metrics exited with {status}:\n{}",
+                        vm.log()
+                    ));
+                }
+                if try_http_get(&format!("{}/health", vm.url()), &[]).is_ok_and(|r| r.status == 200)
+                {
+                    break Ok(());
+                }
+                if Instant::now() >= deadline {
+                    break Err(format!(
+                        "victoria-metrics not ready after 30 s:\n{}",
+                        vm.log()
+                    ));
+                }
+                sleep(Duration::from_millis(50));
+            };
+            match outcome {
+                Ok(()) => return vm,
+                Err(e) => {
+                    last_err = e;
+                    if let Some(mut c) = vm.child.take() {
+                        stop_child(&mut c, Duration::ZERO);
+                    }
+                    let _ = fs::remove_dir_all(vm.dir.path().join("data"));
+                }
+            }
+        }
+        panic!("could not start a temp VictoriaMetrics: {last_err}");
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// `http://127.0.0.1:PORT/api/v1/write`
+    pub fn remote_write_url(&self) -> String {
+        format!("{}/api/v1/write", self.url())
+    }
+
+    pub fn log(&self) -> String {
+        read_lossy(&self.log)
+    }
+
+    /// Every stored sample of the series matching `selector`, via `/api/v1/export`
+    /// (JSON lines). VictoriaMetrics writes NaN and infinities as bare `NaN`, `+Inf`,
+    /// `-Inf`, which are not JSON, so the values array is read by hand.
+    pub fn export(&self, selector: &str) -> Vec<ExportedSeries> {
+        let url = format!(
+            "{}/api/v1/export?match[]={}",
+            self.url(),
+            urlencode(selector)
+        );
+        let resp = http_get(&url, &[]);
+        assert_eq!(resp.status, 200, "export failed: {}", resp.text());
+        resp.text()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|line| {
+                let start = line.find("\"values\":[").expect("values in export line") + 10;
+                let end = start + line[start..].find(']').expect("end of values");
+                let values = line[start..end]
+                    .split(',')
+                    .filter(|v| !v.is_empty())
+                    .map(|v| match v.trim() {
+                        "+Inf" => f64::INFINITY,
+                        "-Inf" => f64::NEG_INFINITY,
+                        v => v.parse().unwrap_or(f64::NAN),
+                    })
+                    .collect();
+                let json_text = format!("{}0{}", &line[..start], &line[end..]);
+                let json: serde_json::Value = serde_json::from_str(&json_text)
+                    .unwrap_or_else(|e| panic!("export line {line:?}: {e}"));
+                let labels = json["metric"]
+                    .as_object()
+                    .map(|m| {
+                        m.iter()
+                            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let timestamps = json["timestamps"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|v| v.as_i64()).collect())
+                    .unwrap_or_default();
+                ExportedSeries {
+                    labels,
+                    values,
+                    timestamps,
+                }
+            })
+            .collect()
+    }
+}
+
+impl Drop for TempVictoriaMetrics {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            stop_child(&mut c, Duration::ZERO);
+        }
+    }
+}
+
 /// The full path of `program` if it is on PATH.
 pub fn which(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;

@@ -347,7 +347,7 @@ impl Builder {
         })
     }
 
-    fn headers(&mut self, raw: Pairs, p: &FieldPath) -> Vec<(String, Secret)> {
+    pub(super) fn headers(&mut self, raw: Pairs, p: &FieldPath) -> Vec<(String, Secret)> {
         let mut out = Vec::with_capacity(raw.0.len());
         for (name, Text(value)) in raw.0 {
             let at = p.key(&name);
@@ -369,7 +369,7 @@ impl Builder {
     }
 }
 
-fn http_url(raw: &str, what: &str, example: &str) -> Result<String, String> {
+pub(super) fn http_url(raw: &str, what: &str, example: &str) -> Result<String, String> {
     let shown = redact_url(raw);
     let url = Url::parse(raw)
         .map_err(|e| format!("invalid {what} `{shown}` ({e}); expected e.g. {example}"))?;

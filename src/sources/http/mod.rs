@@ -11,7 +11,6 @@
 //! (`stack_request_duration_seconds`, `stack_requests_total`, …) from the scraped
 //! families; what it used is kept as the source's notes for the status page.
 
-mod client;
 mod probe;
 mod scrape;
 pub(crate) mod signals;
@@ -23,7 +22,7 @@ use crate::model::{labels, MetricFamily};
 use crate::redact::Scrubber;
 use crate::sources::{ErrorReason, PollError, Source, SourceKind, SourceNote};
 
-use client::HttpClient;
+use crate::http_client::HttpClient;
 use probe::ProbeResult;
 
 pub struct AppSource {
@@ -49,7 +48,7 @@ impl AppSource {
             name: config.common.name.clone(),
             // A TLS file that became unreadable since validation fails every poll with
             // a clear message rather than the process.
-            client: HttpClient::new(config),
+            client: HttpClient::new(&config.tls, config.auth.as_ref(), config.max_redirects),
             metrics: config.metrics.clone(),
             limits: config.scrape,
             probes: config.probes.clone(),

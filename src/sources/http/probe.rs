@@ -7,8 +7,8 @@ use bytes::Bytes;
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::Method;
 
-use super::client::{HttpClient, Phases, Request};
 use crate::config::{JsonServices, ProbeConfig};
+use crate::http_client::{HttpClient, Phases, Request};
 use crate::redact::Scrubber;
 
 /// Health bodies are small; reading more would only cost memory.

@@ -5,10 +5,10 @@ use std::time::Duration;
 use hyper::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
 use hyper::Method;
 
-use super::client::{HttpClient, Request};
 use crate::config::{MetricsTarget, ScrapeLimits};
 use crate::exposition::parse::{self, ParseErrorKind, ParseLimits};
 use crate::exposition::Format;
+use crate::http_client::{HttpClient, Request};
 use crate::model::MetricFamily;
 use crate::sources::{ErrorReason, PollError};
 

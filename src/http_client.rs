@@ -1,4 +1,5 @@
-//! The one HTTP/1.1 client of app sources, for scrapes and probes alike.
+//! The one HTTP/1.1 client of the exporter: app scrapes and probes, and remote-write
+//! pushes.
 //!
 //! It connects by hand (resolve, TCP, TLS, then hyper's connection API) rather than
 //! through a pooled client, because probes report the time of each phase and the
@@ -27,12 +28,12 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use url::Url;
 
-use crate::config::{AppConfig, HttpAuth};
+use crate::config::{ClientTls, HttpAuth};
 use crate::sources::ErrorReason;
 
 const USER_AGENT_VALUE: &str = concat!("stack_exporter/", env!("CARGO_PKG_VERSION"));
 
-/// Settings shared by every request of one app.
+/// Settings shared by every request of one app or one remote-write endpoint.
 pub(crate) struct HttpClient {
     tls: Arc<rustls::ClientConfig>,
     authorization: Option<HeaderValue>,
@@ -99,8 +100,12 @@ pub(crate) struct FetchError {
 }
 
 impl HttpClient {
-    pub fn new(config: &AppConfig) -> Result<HttpClient, String> {
-        let authorization = config.auth.as_ref().map(|auth| {
+    pub fn new(
+        tls: &ClientTls,
+        auth: Option<&HttpAuth>,
+        max_redirects: usize,
+    ) -> Result<HttpClient, String> {
+        let authorization = auth.map(|auth| {
             let text = match auth {
                 HttpAuth::Basic { username, password } => {
                     use base64::Engine;
@@ -119,9 +124,9 @@ impl HttpClient {
             value
         });
         Ok(HttpClient {
-            tls: crate::tls::http_client_config(&config.tls)?,
+            tls: crate::tls::http_client_config(tls)?,
             authorization,
-            max_redirects: config.max_redirects,
+            max_redirects,
         })
     }
 
