@@ -63,21 +63,7 @@ for i in range(total - routes * 31):
 print("\n".join(out))
 PY
 
-cat >"$dir/serve.py" <<'PY'
-import http.server, sys
-body = open(sys.argv[2], "rb").read()
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *args):
-        pass
-http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-PY
-python3 "$dir/serve.py" "$APP_PORT" "$dir/metrics.txt" &
+python3 bench/serve_static.py "$APP_PORT" "$dir/metrics.txt" &
 pids+=($!)
 app_url="http://127.0.0.1:$APP_PORT/metrics"
 for _ in $(seq 1 50); do curl -sf -o /dev/null "$app_url" && break; sleep 0.1; done

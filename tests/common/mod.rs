@@ -1642,6 +1642,29 @@ impl ScrapeJob {
 
 /// A throwaway Prometheus server (with the remote-write receiver enabled) scraping the
 /// given targets every second. Dropping it kills it and removes its TSDB.
+/// Waits up to 30 s for `child` to answer 200 on `ready_url`; the error carries the
+/// server's log when it exits or never gets ready.
+fn wait_http_ready(
+    child: &mut Child,
+    ready_url: &str,
+    what: &str,
+    log: &Path,
+) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("{what} exited with {status}:\n{}", read_lossy(log)));
+        }
+        if try_http_get(ready_url, &[]).is_ok_and(|r| r.status == 200) {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("{what} not ready after 30 s:\n{}", read_lossy(log)));
+        }
+        sleep(Duration::from_millis(50));
+    }
+}
+
 pub struct TempPrometheus {
     port: u16,
     child: Option<Child>,
@@ -1726,19 +1749,12 @@ impl TempPrometheus {
                 .expect("spawn prometheus");
             prom.child = Some(child);
             let ready_url = format!("{}/-/ready", prom.url());
-            let deadline = Instant::now() + Duration::from_secs(30);
-            let outcome = loop {
-                if let Ok(Some(status)) = prom.child.as_mut().unwrap().try_wait() {
-                    break Err(format!("prometheus exited with {status}:\n{}", prom.log()));
-                }
-                if try_http_get(&ready_url, &[]).is_ok_and(|r| r.status == 200) {
-                    break Ok(());
-                }
-                if Instant::now() >= deadline {
-                    break Err(format!("prometheus not ready after 30 s:\n{}", prom.log()));
-                }
-                sleep(Duration::from_millis(50));
-            };
+            let outcome = wait_http_ready(
+                prom.child.as_mut().unwrap(),
+                &ready_url,
+                "prometheus",
+                &prom.log,
+            );
             match outcome {
                 Ok(()) => return prom,
                 Err(e) => {
@@ -1922,26 +1938,13 @@ impl TempVictoriaMetrics {
                 .spawn()
                 .expect("spawn victoria-metrics");
             vm.child = Some(child);
-            let deadline = Instant::now() + Duration::from_secs(30);
-            let outcome = loop {
-                if let Ok(Some(status)) = vm.child.as_mut().unwrap().try_wait() {
-                    break Err(format!(
-                        "victoria-metrics exited with {status}:\n{}",
-                        vm.log()
-                    ));
-                }
-                if try_http_get(&format!("{}/health", vm.url()), &[]).is_ok_and(|r| r.status == 200)
-                {
-                    break Ok(());
-                }
-                if Instant::now() >= deadline {
-                    break Err(format!(
-                        "victoria-metrics not ready after 30 s:\n{}",
-                        vm.log()
-                    ));
-                }
-                sleep(Duration::from_millis(50));
-            };
+            let ready_url = format!("{}/health", vm.url());
+            let outcome = wait_http_ready(
+                vm.child.as_mut().unwrap(),
+                &ready_url,
+                "victoria-metrics",
+                &vm.log,
+            );
             match outcome {
                 Ok(()) => return vm,
                 Err(e) => {
