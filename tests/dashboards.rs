@@ -20,15 +20,21 @@ use common::TempPrometheus;
 const DS_UID: &str = "${datasource}";
 
 /// Series without a `source` label: the exporter's process-wide self-metrics
-/// (`process_*`, `stack_exporter_build_info`, `stack_exporter_config_*`) and the series
+/// (`process_*`, `stack_exporter_build_info`, `stack_exporter_config_*`,
+/// `stack_exporter_remote_write_*`: per endpoint, not per source) and the series
 /// Prometheus adds per target (`up`, `scrape_*`). Their selectors filter by `job` only: a
 /// `source` matcher would hide them as soon as one source is selected.
 fn has_no_source_label(metric: &str) -> bool {
     metric == "up"
         || metric == "stack_exporter_build_info"
-        || ["process_", "stack_exporter_config_", "scrape_"]
-            .iter()
-            .any(|p| metric.starts_with(p))
+        || [
+            "process_",
+            "stack_exporter_config_",
+            "stack_exporter_remote_write_",
+            "scrape_",
+        ]
+        .iter()
+        .any(|p| metric.starts_with(p))
 }
 
 fn variable<'a>(d: &'a Value, name: &str) -> Option<&'a Value> {

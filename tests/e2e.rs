@@ -31,7 +31,7 @@ use common::rules::{alert_expr, groups, measure_and_threshold, rule_files};
 use common::test_app::{TestApp, CLASSIC_CONTENT_TYPE};
 use common::{
     free_port, http_get, pgbouncer_users, vector_samples, ExporterProcess, TempPgBouncer,
-    TempPostgres, TempPrometheus, TempRedis,
+    TempPostgres, TempPrometheus, TempRedis, TempVictoriaMetrics,
 };
 
 /// The Prometheus job scraping the exporter, as in deploy/prometheus.yml (the name
@@ -472,6 +472,8 @@ fn the_stack_proves_its_dashboards_and_alerts() {
     let _ = redis.try_cli(&["HGET", "k", "f"]);
     let app = Arc::new(TestApp::start());
     let traffic = Traffic::start(Arc::clone(&app));
+    // A real remote-write receiver, so the exporter dashboard's remote-write row has data.
+    let receiver = TempVictoriaMetrics::start();
     common::wait_until(Duration::from_secs(15), "the standby streams", || {
         primary.psql("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'") == "1"
     });
@@ -499,7 +501,9 @@ fn the_stack_proves_its_dashboards_and_alerts() {
          \x20     latency: {{ histogram: worker_task_duration, unit: ms }}\n\
          \x20     requests: {{ counter: worker_http_calls, status_label: status_code, errors: '5..' }}\n\
          \x20     queues: [ {{ gauge: worker_queue_length, queue_label: queue }} ]\n\
-         \x20     detect: false\n",
+         \x20     detect: false\n\
+         remote_write:\n\
+         \x20 - {{ name: vm, url: \"{}\", interval: 1s }}\n",
         primary.url(),
         standby.url(),
         bouncer.url(pgbouncer_users::STATS, "pgbouncer"),
@@ -508,6 +512,7 @@ fn the_stack_proves_its_dashboards_and_alerts() {
         app.url("/api/metrics"),
         app.url("/health"),
         app.url("/worker/metrics"),
+        receiver.remote_write_url(),
     );
     let exporter = ExporterProcess::start(&config, &[]);
     let prom = start_prometheus(exporter.addr());
@@ -549,6 +554,7 @@ fn the_stack_proves_its_dashboards_and_alerts() {
         "process_resident_memory_bytes",
         "stack_exporter_build_info",
         "stack_exporter_config_last_reload_successful",
+        "stack_exporter_remote_write_queue_samples",
         "scrape_duration_seconds",
         "up",
     ] {
