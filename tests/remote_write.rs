@@ -294,6 +294,14 @@ fn rss_kb(pid: u32) -> u64 {
 
 /// A series' labels without the ones a scrape or an endpoint adds, and without empty
 /// values (absent in Prometheus).
+/// The status page's remote-write table (the sources' table comes before it).
+fn remote_write_section(page: &str) -> &str {
+    match page.split_once("<h2>Remote write</h2>") {
+        Some((_, section)) => section,
+        None => panic!("no remote-write section on the status page:\n{page}"),
+    }
+}
+
 fn own_labels(labels: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     labels
         .iter()
@@ -724,8 +732,15 @@ fn the_protocol_headers_and_auth_reach_the_receiver_and_secrets_stay_out_of_logs
         !logs.contains("wrong-t0ken-value"),
         "token in the log: {logs}"
     );
+    // The status page names the endpoint and why it fails, without the echoed token.
     let page = exporter.get("/").text();
-    assert!(!page.contains("wrong-t0ken"));
+    let section = remote_write_section(&page);
+    assert!(
+        section.contains("class=\"down\">down")
+            && section.contains("rejected, samples dropped: HTTP 401"),
+        "{page}"
+    );
+    assert!(!page.contains("wrong-t0ken"), "{page}");
     assert!(!common::metrics(&exporter).contains("wrong-t0ken"));
     drop(exporter);
 
@@ -769,6 +784,11 @@ fn the_protocol_headers_and_auth_reach_the_receiver_and_secrets_stay_out_of_logs
         assert!(names.contains(&"__name__") && names.contains(&"instance"));
     }
     assert!(!exporter.logs().contains("t0ken-s3cret"));
+    let page = exporter.get("/").text();
+    assert!(
+        remote_write_section(&page).contains("class=\"up\">up"),
+        "{page}"
+    );
     drop(exporter);
 
     // Basic auth, password from the environment; --check-config redacts it.

@@ -33,7 +33,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 pub use batch::{unix_ms, BatchBuilder, SeriesBatch};
-pub use stats::{DropReason, EndpointStats, Registry};
+pub use stats::{DropReason, EndpointStats, EndpointSummary, Registry};
 
 use crate::config::{Config, RemoteWriteConfig};
 use crate::exposition::{self, EncodedSnapshot, Format};
@@ -506,6 +506,7 @@ impl Endpoint {
                 let counted = queue.complete(Outcome::Sent);
                 self.stats.add_sent(counted.sent, bytes);
                 self.stats.record_request(RequestOutcome::Sent, took);
+                self.stats.set_last_error(None);
                 if self.failures > 0 {
                     tracing::info!(remote = %self.cfg.name, "remote write endpoint accepts data again");
                     self.draining = Some((Instant::now() - took, 0));
@@ -532,6 +533,8 @@ impl Endpoint {
                 let counted = queue.complete(Outcome::Rejected);
                 self.stats.add_failed(counted.failed);
                 self.stats.record_request(RequestOutcome::Rejected, took);
+                self.stats
+                    .set_last_error(Some(format!("rejected, samples dropped: {why}")));
                 self.failures = 0;
                 tracing::warn!(
                     remote = %self.cfg.name,
@@ -544,6 +547,8 @@ impl Endpoint {
                 let counted = queue.complete(Outcome::Retry);
                 self.stats.add_retried(counted.retried);
                 self.stats.record_request(RequestOutcome::Retry, took);
+                self.stats
+                    .set_last_error(Some(format!("retrying, samples kept: {why}")));
                 self.failures = self.failures.saturating_add(1);
                 let wait = match after {
                     Some(after) => after.max(self.cfg.min_backoff),

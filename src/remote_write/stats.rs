@@ -80,6 +80,22 @@ pub struct EndpointStats {
     bytes: AtomicU64,
     requests: [AtomicU64; RequestOutcome::ALL.len()],
     durations: Mutex<Durations>,
+    /// Why the last request failed (already scrubbed of secrets); None once one succeeds.
+    last_error: Mutex<Option<String>>,
+}
+
+/// One endpoint as the status page shows it.
+pub struct EndpointSummary {
+    pub name: String,
+    pub url: String,
+    pub sent: u64,
+    pub failed: u64,
+    pub dropped: u64,
+    pub queue: u64,
+    pub capacity: u64,
+    /// Unix ms of the last accepted request; 0 if none yet.
+    pub last_success_ms: u64,
+    pub last_error: Option<String>,
 }
 
 impl EndpointStats {
@@ -124,6 +140,10 @@ impl EndpointStats {
 
     pub fn sent(&self) -> u64 {
         self.sent.load(Ordering::Relaxed)
+    }
+
+    pub fn set_last_error(&self, error: Option<String>) {
+        *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = error;
     }
 
     pub fn set_queue(&self, len: usize, capacity: usize) {
@@ -176,6 +196,31 @@ impl Registry {
         let mut all = self.endpoints.lock().unwrap_or_else(|p| p.into_inner());
         all.retain(|(n, _)| names.contains(&n.as_str()));
         all.sort_by_key(|(n, _)| names.iter().position(|x| x == n));
+    }
+
+    /// Every endpoint, in config order, for the status page.
+    pub fn summaries(&self) -> Vec<EndpointSummary> {
+        let all = self.endpoints.lock().unwrap_or_else(|p| p.into_inner());
+        all.iter()
+            .map(|(name, s)| {
+                let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+                EndpointSummary {
+                    name: name.clone(),
+                    url: s.url.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+                    sent: load(&s.sent),
+                    failed: load(&s.failed),
+                    dropped: s.dropped.iter().map(load).sum(),
+                    queue: load(&s.queue),
+                    capacity: load(&s.capacity),
+                    last_success_ms: load(&s.last_success_ms),
+                    last_error: s
+                        .last_error
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .clone(),
+                }
+            })
+            .collect()
     }
 
     pub fn collect(&self, out: &mut Vec<MetricFamily>) {

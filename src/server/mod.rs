@@ -211,6 +211,7 @@ fn status(state: &AppState, _req: &Request<Incoming>) -> Response<Full<Bytes>> {
         .clone();
     let html = status_page::render(
         &state.store.statuses(),
+        &state.runtime.remote_write.summaries(),
         &origin,
         state.runtime.reload_successful(),
     );

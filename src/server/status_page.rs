@@ -1,14 +1,21 @@
 //! The human status page at `/`: one row per source, followed by a row per note of that
-//! source (e.g. which app metrics its golden signals come from). Everything shown comes
-//! from the store, whose error text was scrubbed of secrets when the poll failed.
+//! source (e.g. which app metrics its golden signals come from), then one row per
+//! remote-write endpoint. Everything shown comes from the store and the remote-write
+//! stats, whose error texts were scrubbed of secrets when the poll or push failed.
 
 use std::fmt::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::remote_write::EndpointSummary;
 use crate::scheduler::SourceStatus;
 use crate::selfmetrics::{REVISION, VERSION};
 
-pub fn render(statuses: &[SourceStatus], config_origin: &str, reload_ok: bool) -> String {
+pub fn render(
+    statuses: &[SourceStatus],
+    remote_write: &[EndpointSummary],
+    config_origin: &str,
+    reload_ok: bool,
+) -> String {
     let now = SystemTime::now();
     let mut html = String::with_capacity(4096);
     html.push_str(
@@ -72,8 +79,47 @@ pub fn render(statuses: &[SourceStatus], config_origin: &str, reload_ok: bool) -
             );
         }
     }
-    html.push_str("</table>\n</body></html>\n");
+    html.push_str("</table>\n");
+    if !remote_write.is_empty() {
+        render_remote_write(&mut html, now, remote_write);
+    }
+    html.push_str("</body></html>\n");
     html
+}
+
+fn render_remote_write(html: &mut String, now: SystemTime, endpoints: &[EndpointSummary]) {
+    html.push_str(
+        "<h2>Remote write</h2>\n<table>\n<tr><th>Endpoint</th><th>URL</th><th>State</th>\
+         <th>Last accepted push</th><th>Queued</th><th>Sent</th><th>Failed</th>\
+         <th>Dropped</th><th>Last error</th></tr>\n",
+    );
+    for e in endpoints {
+        // Failing wins over a past success: samples are piling up right now.
+        let state = match (&e.last_error, e.last_success_ms) {
+            (Some(_), _) => "down",
+            (None, 0) => "pending",
+            (None, _) => "up",
+        };
+        let last_success = match e.last_success_ms {
+            0 => "never".to_owned(),
+            ms => relative(now, UNIX_EPOCH + std::time::Duration::from_millis(ms)),
+        };
+        let _ = writeln!(
+            html,
+            "<tr><td>{}</td><td><code>{}</code></td><td class=\"{state}\">{state}</td>\
+             <td>{last_success}</td><td>{} / {}</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td>{}</td></tr>",
+            escape(&e.name),
+            escape(&e.url),
+            e.queue,
+            e.capacity,
+            e.sent,
+            e.failed,
+            e.dropped,
+            e.last_error.as_deref().map(escape).unwrap_or_default(),
+        );
+    }
+    html.push_str("</table>\n");
 }
 
 fn relative(now: SystemTime, t: SystemTime) -> String {
@@ -107,7 +153,49 @@ fn escape(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::escape;
+    use super::*;
+
+    fn endpoint(last_success_ms: u64, last_error: Option<&str>) -> EndpointSummary {
+        EndpointSummary {
+            name: "vm".into(),
+            url: "https://vm.example/api/v1/write".into(),
+            sent: 1200,
+            failed: 0,
+            dropped: 7,
+            queue: 30,
+            capacity: 100000,
+            last_success_ms,
+            last_error: last_error.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn remote_write_rows_say_whether_the_endpoint_is_delivering() {
+        let page = render(&[], &[endpoint(0, None)], "built-in", true);
+        assert!(page.contains("<h2>Remote write</h2>"), "{page}");
+        assert!(page.contains("class=\"pending\">pending"), "{page}");
+        assert!(
+            page.contains("<td>never</td><td>30 / 100000</td>"),
+            "{page}"
+        );
+
+        let page = render(&[], &[endpoint(1_700_000_000_000, None)], "built-in", true);
+        assert!(page.contains("class=\"up\">up"), "{page}");
+        assert!(page.contains("(1700000000)"), "{page}");
+
+        let failing = endpoint(
+            1_700_000_000_000,
+            Some("retrying, samples kept: HTTP 503 <x>"),
+        );
+        let page = render(&[], &[failing], "built-in", true);
+        assert!(page.contains("class=\"down\">down"), "{page}");
+        assert!(page.contains("HTTP 503 &lt;x&gt;"), "{page}");
+    }
+
+    #[test]
+    fn no_remote_write_section_without_endpoints() {
+        assert!(!render(&[], &[], "built-in", true).contains("Remote write"));
+    }
 
     #[test]
     fn escapes_html() {
