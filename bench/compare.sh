@@ -23,8 +23,9 @@
 #   SCALING_SIZES   ["1000 10000 100000 500000"] app series for the scaling phase
 #   SCALING_INTERVAL [5]   seconds between polls of the app (timeout: 1 s less)
 #   SCALING_POLLS   [3]    polls whose duration is recorded per size (median reported)
-#   PG_PORT [55731] REDIS_PORT [56731] OURS_PORT [59731] PGEXP_PORT [59732]
-#   REDISEXP_PORT [59733] NGINX_PORT [59734] APP_PORT [59735]   all on 127.0.0.1
+#   PG_PORT [25731] REDIS_PORT [26731] OURS_PORT [29731] PGEXP_PORT [29732]
+#   REDISEXP_PORT [29733] NGINX_PORT [29734] APP_PORT [29735]   all on 127.0.0.1, below
+#   Linux's ephemeral range (32768-60999) so that no outgoing connection holds them
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=bench/lib.sh
@@ -54,13 +55,13 @@ MINUTE_SECONDS=${MINUTE_SECONDS:-60}
 SCALING_SIZES=${SCALING_SIZES:-1000 10000 100000 500000}
 SCALING_INTERVAL=${SCALING_INTERVAL:-5}
 SCALING_POLLS=${SCALING_POLLS:-3}
-PG_PORT=${PG_PORT:-55731}
-REDIS_PORT=${REDIS_PORT:-56731}
-OURS_PORT=${OURS_PORT:-59731}
-PGEXP_PORT=${PGEXP_PORT:-59732}
-REDISEXP_PORT=${REDISEXP_PORT:-59733}
-NGINX_PORT=${NGINX_PORT:-59734}
-APP_PORT=${APP_PORT:-59735}
+PG_PORT=${PG_PORT:-25731}
+REDIS_PORT=${REDIS_PORT:-26731}
+OURS_PORT=${OURS_PORT:-29731}
+PGEXP_PORT=${PGEXP_PORT:-29732}
+REDISEXP_PORT=${REDISEXP_PORT:-29733}
+NGINX_PORT=${NGINX_PORT:-29734}
+APP_PORT=${APP_PORT:-29735}
 BIN=target/release/stack_exporter
 OURS_ROLE=stack_bench_ours
 PEER_ROLE=stack_bench_peer
@@ -259,11 +260,13 @@ mem_record() { # NAME idle_kb PID...: "name idle_kb rss_kb hwm_kb" in $dir/mem.t
 # offsets (half an interval in, then every INTERVAL), as Prometheus would.
 #   window NAME [PEER_URL...]   appends to $dir/window.txt:
 #   name polls pg_ours pg_peer pg_conns_ours pg_conns_peer pg_opened_ours pg_opened_peer
-#        redis_commands redis_conns_held redis_conns_opened
+#        redis_commands redis_conns_held redis_conns_opened pg_cpu_s redis_cpu_s
 #   and the Redis commands by name to $dir/redis-commands-NAME.txt
 window() {
-  local name=$1 t0 k next offset status scrapes=0
+  local name=$1 t0 k next offset status scrapes=0 pg0 pg1 r0 r1
   shift
+  pg0=$(bench_pg_cpu_ticks)
+  r0=$(redis_cpu)
   bench_psql app "SELECT pg_stat_statements_reset()" >/dev/null
   offset=$(stat -c %s "$pg_log")
   bench_redis_cli CONFIG RESETSTAT >/dev/null
@@ -282,7 +285,9 @@ window() {
     done
   fi
   sleep_until "$(calc "printf \"%.6f\", $t0 + $MINUTE_SECONDS")"
+  pg1=$(bench_pg_cpu_ticks)
   redis_window >"$dir/redis-window-$name.txt"
+  r1=$(redis_cpu) # after the counts: its INFO is not counted
   local pg
   pg=$(bench_psql app "SELECT
       coalesce(sum(calls) FILTER (WHERE r.rolname = '$OURS_ROLE'), 0),
@@ -300,7 +305,8 @@ window() {
   local commands opened
   commands=$(awk '$1 != "(connections)" { s += $2 } END { print s + 0 }' "$dir/redis-window-$name.txt")
   opened=$(awk '$1 == "(connections)" { print $2 }' "$dir/redis-window-$name.txt")
-  echo "$name $scrapes $pg $conns $opened_ours $opened_peer $commands $held ${opened:-0}" >>"$dir/window.txt"
+  echo "$name $scrapes $pg $conns $opened_ours $opened_peer $commands $held ${opened:-0}" \
+    "$(calc "printf \"%.3f %.4f\", ($pg1 - $pg0) / $ticks, $r1 - $r0")" >>"$dir/window.txt"
 }
 
 # ---------------------------------------------------------------------------------------
@@ -353,8 +359,8 @@ redisexp=$!
 bench_track "$redisexp"
 pgexp_url="http://127.0.0.1:$PGEXP_PORT/metrics"
 redisexp_url="http://127.0.0.1:$REDISEXP_PORT/metrics"
-bench_wait_http "$pgexp_url"
-bench_wait_http "$redisexp_url"
+bench_wait_http "$pgexp_url" || { cat "$dir/pgexp.log" >&2; exit 1; }
+bench_wait_http "$redisexp_url" || { cat "$dir/redisexp.log" >&2; exit 1; }
 body postgres_exporter "$pgexp_url"
 body redis_exporter "$redisexp_url"
 grep -q '^pg_up 1' "$dir/body-postgres_exporter.txt" || die "postgres_exporter: pg_up is not 1"
@@ -467,11 +473,12 @@ CONF
     ((SECONDS < deadline)) || die "app of $n series: no new poll for too long (see $dir/scaling.log)"
   done
   rss_steady=$(bench_rss_kb "$ours")
+  hwm_polls=$(bench_hwm_kb "$ours")
   served=$(bench_series <(curl -sf "$ours_url"))
   bytes=$(curl -sf "$ours_url" | wc -c)
   log "wrk ours with $n app series, 1 connection, ${WRK_SECONDS}s"
   read -r p50 p99 rps requests non2xx sockerr <<<"$(bench_wrk -t1 -c1 -d"${WRK_SECONDS}s" --timeout 30s "$ours_url")"
-  echo "$n $served $bytes $(echo "${durations[*]}" | median) $p50 $p99 $rps $requests $non2xx $sockerr $rss_steady $(bench_rss_kb "$ours") $(bench_hwm_kb "$ours") ${durations[*]}" >>"$dir/scaling.txt"
+  echo "$n $served $bytes $(echo "${durations[*]}" | median) $p50 $p99 $rps $requests $non2xx $sockerr $rss_steady $hwm_polls $(bench_rss_kb "$ours") $(bench_hwm_kb "$ours") ${durations[*]}" >>"$dir/scaling.txt"
   bench_stop "$ours"
   bench_stop "$app"
 done
@@ -580,18 +587,21 @@ report() {
     "(CONFIG RESETSTAT and the INFO reading the counts, measured with no exporter running) are subtracted." \
     "Ours polls on its own; the peers are scraped every ${INTERVAL} s by the script, as Prometheus would." \
     "Connections held: at the end of the window; opened: during it (PostgreSQL log_connections, Redis" \
-    "total_connections_received)."
+    "total_connections_received). Backend CPU: all of PostgreSQL's processes (/proc, 10 ms ticks, so" \
+    "its idle background work is in it too) and Redis' INFO cpu over the window."
   echo
-  echo "| exporter | polls or scrapes | PG statements/min | PG conns held | PG conns opened/min | Redis commands/min | Redis conns held | Redis conns opened/min |"
-  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  echo "| exporter | polls or scrapes | PG statements/min | PG CPU ms/min | PG conns held | PG conns opened/min | Redis commands/min | Redis CPU ms/min | Redis conns held | Redis conns opened/min |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
   per_min() { calc "printf \"%.1f\", $1 * 60 / $MINUTE_SECONDS"; }
-  local w_scrapes o_pg o_pgc o_pgo o_rc o_rh o_ro p_pg p_pgc p_pgo p_rc p_rh p_ro
-  read -r _ _ o_pg _ o_pgc _ o_pgo _ o_rc o_rh o_ro <<<"$(awk '$1 == "ours"' "$dir/window.txt")"
-  read -r _ w_scrapes _ p_pg _ p_pgc _ p_pgo p_rc p_rh p_ro <<<"$(awk '$1 == "peers"' "$dir/window.txt")"
-  echo "| **ours** | $pg_polls (pg), $redis_polls (redis) | $(per_min "$o_pg") | $o_pgc | $(per_min "$o_pgo") | $(per_min "$o_rc") | $o_rh | $(per_min "$o_ro") |"
-  echo "| postgres_exporter | $w_scrapes | $(per_min "$p_pg") | $p_pgc | $(per_min "$p_pgo") | – | – | – |"
-  echo "| redis_exporter | $w_scrapes | – | – | – | $(per_min "$p_rc") | $p_rh | $(per_min "$p_ro") |"
-  echo "| ours / peers | | $(ratio "$o_pg" "$p_pg") | | | $(ratio "$o_rc" "$p_rc") | | |"
+  local w_scrapes o_pg o_pgc o_pgo o_rc o_rh o_ro o_pcpu o_rcpu p_pg p_pgc p_pgo p_rc p_rh p_ro p_pcpu p_rcpu
+  read -r _ _ o_pg _ o_pgc _ o_pgo _ o_rc o_rh o_ro o_pcpu o_rcpu <<<"$(awk '$1 == "ours"' "$dir/window.txt")"
+  read -r _ w_scrapes _ p_pg _ p_pgc _ p_pgo p_rc p_rh p_ro p_pcpu p_rcpu <<<"$(awk '$1 == "peers"' "$dir/window.txt")"
+  ms() { calc "printf \"%.0f\", $1 * 1000 * 60 / $MINUTE_SECONDS"; } # CPU s in the window → ms/min
+  echo "| **ours** | $pg_polls (pg), $redis_polls (redis) | $(per_min "$o_pg") | $(ms "$o_pcpu") | $o_pgc | $(per_min "$o_pgo") |" \
+    "$(per_min "$o_rc") | $(ms "$o_rcpu") | $o_rh | $(per_min "$o_ro") |"
+  echo "| postgres_exporter | $w_scrapes | $(per_min "$p_pg") | $(ms "$p_pcpu") | $p_pgc | $(per_min "$p_pgo") | – | – | – | – |"
+  echo "| redis_exporter | $w_scrapes | – | – | – | – | $(per_min "$p_rc") | $(ms "$p_rcpu") | $p_rh | $(per_min "$p_ro") |"
+  echo "| ours / peers | | $(ratio "$o_pg" "$p_pg") | $(ratio "$o_pcpu" "$p_pcpu") | | | $(ratio "$o_rc" "$p_rc") | $(ratio "$o_rcpu" "$p_rcpu") | | |"
   echo
   echo "Per poll or scrape: ours $(calc "printf \"%.1f\", $o_pg / ($pg_polls ? $pg_polls : 1)") PostgreSQL statements" \
     "and $(calc "printf \"%.1f\", $o_rc / ($redis_polls ? $redis_polls : 1)") Redis commands;" \
@@ -609,8 +619,10 @@ report() {
   echo "Ours with one app source (bench/app_body.py: counters, histograms and gauges with labels, served by" \
     "bench/serve_static.py), polled every ${SCALING_INTERVAL} s. Poll: median of $SCALING_POLLS polls (fetch + parse +" \
     "encode, the stored duration that stack_exporter_source_poll_duration_seconds exposes)." \
-    "/metrics: wrk -t1 -c1 -d${WRK_SECONDS}s. RSS: after the polls, before wrk; per series: above the baseline" \
-    "with no source."
+    "/metrics: wrk -t1 -c1 -d${WRK_SECONDS}s. RSS: after the polls, before wrk. Peak: VmHWM after the polls (a" \
+    "poll holds the app's body and its parsed series at once: this is the memory to plan for), then after wrk;" \
+    "per series: above the baseline with no source. \"Added series\": the difference from the previous size" \
+    "divided by the series added (constant when the cost is linear)."
   echo
   awk '
     function mb(kb) { return sprintf("%.1f", kb / 1024) }
@@ -618,43 +630,40 @@ report() {
     function verdict(r) { return (r > 1.5) ? "superlinear" : (r < 1 / 1.5) ? "sublinear" : "linear" }
     NR == FNR { base_series = $1; base = $2; base_hwm = $3; next }
     { k++; n[k] = $1; served[k] = $2; bytes[k] = $3; poll[k] = $4; p50[k] = $5; p99[k] = $6
-      rps[k] = $7; bad[k] = $9; sock[k] = $10; rss[k] = $11; hwm[k] = $13 }
+      rps[k] = $7; bad[k] = $9; sock[k] = $10; rss[k] = $11; hwm[k] = $12; hwm_wrk[k] = $14 }
     END {
-      print "| app series | /metrics series | body bytes | poll ms | poll µs/series | poll µs/added series | p50 ms | p99 ms | req/s | errors | RSS MB | RSS bytes/series | RSS bytes/added series | peak MB |"
-      print "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |"
-      printf "| none (baseline) | %d | | | | | | | | | %s | | | %s |\n", base_series, mb(base), mb(base_hwm)
-      pn = 0; pp = 0; pr = base; pl = 0
+      print "| app series | /metrics series | body bytes | poll ms | poll µs/series | poll µs/added series | p50 ms | p99 ms | req/s | errors | RSS MB | peak MB | peak bytes/series | peak bytes/added series | peak MB with wrk |"
+      print "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |"
+      printf "| none (baseline) | %d | | | | | | | | | %s | %s | | | |\n", base_series, mb(base), mb(base_hwm)
+      pn = 0; pp = 0; ph = base_hwm; pl = 0
       for (i = 1; i <= k; i++) {
         # Marginal costs: from the previous size (the first row: from nothing).
-        mpoll[i] = (poll[i] - pp) * 1000 / (n[i] - pn); mrss[i] = (rss[i] - pr) * 1024 / (n[i] - pn)
+        mpoll[i] = (poll[i] - pp) * 1000 / (n[i] - pn); mhwm[i] = (hwm[i] - ph) * 1024 / (n[i] - pn)
         mp50[i] = (p50[i] - pl) * 1000 / (n[i] - pn)
         err = (bad[i] == 0 && sock[i] == 0) ? "0" : sprintf("**%d non-2xx/3xx, %d socket**", bad[i], sock[i])
-        printf "| %d | %d | %d | %s | %.2f | %.2f | %s | %s | %s | %s | %s | %.0f | %.0f | %s |\n", n[i], served[i],
-          bytes[i], poll[i], poll[i] * 1000 / n[i], mpoll[i], p50[i], p99[i], rps[i], err, mb(rss[i]),
-          (rss[i] - base) * 1024 / n[i], mrss[i], mb(hwm[i])
-        pn = n[i]; pp = poll[i]; pr = rss[i]; pl = p50[i]
+        printf "| %d | %d | %d | %s | %.2f | %.2f | %s | %s | %s | %s | %s | %s | %.0f | %.0f | %s |\n", n[i], served[i],
+          bytes[i], poll[i], poll[i] * 1000 / n[i], mpoll[i], p50[i], p99[i], rps[i], err, mb(rss[i]), mb(hwm[i]),
+          (hwm[i] - base_hwm) * 1024 / n[i], mhwm[i], mb(hwm_wrk[i])
+        pn = n[i]; pp = poll[i]; ph = hwm[i]; pl = p50[i]
       }
-      if (k < 2) exit
+      if (k < 3) exit
       # The largest size against the second smallest (10k by default; fixed costs
-      # dominate the smallest), per series; and the marginal cost of the last step
-      # against that of the step to the second size...
-      a = (k >= 3) ? 2 : 1
+      # dominate the smallest), per series; then the cost per added series of the last
+      # step against that of the step to the second size (1k -> 10k) or, with 4 sizes or
+      # more, to the third (10k -> 100k by default).
       print ""
-      printf "Per series, %d vs %d series: poll time x%s, RSS above baseline x%s, /metrics p50 x%s.\n", n[k], n[a],
-        ratio(poll[k] / n[k], poll[a] / n[a]), ratio((rss[k] - base) / n[k], (rss[a] - base) / n[a]),
-        ratio(p50[k] / n[k], p50[a] / n[a])
-      if (k >= 3) {
-        # ... from the step after the smallest on (10k -> 100k by default).
-        b = 3
-        rp = ratio(mpoll[k], mpoll[b]); rr = ratio(mrss[k], mrss[b]); rl = ratio(mp50[k], mp50[b])
-        printf "Per added series, step %d->%d vs step %d->%d: poll time x%s (%s), RSS x%s (%s), /metrics p50 x%s (%s)", \
-          n[k - 1], n[k], n[b - 1], n[b], rp, verdict(rp), rr, verdict(rr), rl, verdict(rl)
-        worst = 0
-        split(rp " " rr " " rl, r, " ")
-        for (i in r) { d = (r[i] > 1) ? r[i] : 1 / r[i]; if (d > worst) worst = d }
-        if (worst <= 1.5) print ": **linear** (cost = fixed + per-series, every ratio within 1.5x of 1)."
-        else print ": **not linear** in at least one measure (a ratio more than 1.5x away from 1)."
-      }
+      printf "Per series, %d vs %d series: poll time x%s, peak memory above baseline x%s, /metrics p50 x%s.\n", n[k], n[2],
+        ratio(poll[k] / n[k], poll[2] / n[2]), ratio((hwm[k] - base_hwm) / n[k], (hwm[2] - base_hwm) / n[2]),
+        ratio(p50[k] / n[k], p50[2] / n[2])
+      b = (k >= 4) ? 3 : 2
+      rp = ratio(mpoll[k], mpoll[b]); rm = ratio(mhwm[k], mhwm[b]); rl = ratio(mp50[k], mp50[b])
+      printf "Per added series, step %d->%d vs step %d->%d: poll time x%s (%s), peak memory x%s (%s), /metrics p50 x%s (%s)", \
+        n[k - 1], n[k], n[b - 1], n[b], rp, verdict(rp), rm, verdict(rm), rl, verdict(rl)
+      worst = 0
+      split(rp " " rm " " rl, r, " ")
+      for (i in r) { d = (r[i] > 1) ? r[i] : 1 / r[i]; if (d > worst) worst = d }
+      if (worst <= 1.5) print ": **linear** (cost = fixed + per series; every ratio within 1.5x of 1)."
+      else print ": **not linear** in at least one measure (a ratio more than 1.5x away from 1)."
     }' "$dir/scaling-base.txt" "$dir/scaling.txt"
 }
 
