@@ -101,7 +101,7 @@ done
 
 calc() { awk "BEGIN { $1 }"; }           # calc 'printf "%.2f", 1 / 3'
 ratio() { # A B: A / B with two decimals, "–" when B is 0 or missing
-  awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "–"; else printf "%.2f", a / b }'
+  awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "–"; else printf (a / b < 0.1) ? "%.3f" : "%.2f", a / b }'
 }
 mb() { calc "printf \"%.1f\", $1 / 1024"; } # kB → MB
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print ((NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
@@ -603,14 +603,14 @@ report() {
   echo "| redis_exporter | $w_scrapes | – | – | – | – | $(per_min "$p_rc") | $(ms "$p_rcpu") | $p_rh | $(per_min "$p_ro") |"
   echo "| ours / peers | | $(ratio "$o_pg" "$p_pg") | $(ratio "$o_pcpu" "$p_pcpu") | | | $(ratio "$o_rc" "$p_rc") | $(ratio "$o_rcpu" "$p_rcpu") | | |"
   echo
-  echo "Per poll or scrape: ours $(calc "printf \"%.1f\", $o_pg / ($pg_polls ? $pg_polls : 1)") PostgreSQL statements" \
+  echo "- Per poll or scrape: ours $(calc "printf \"%.1f\", $o_pg / ($pg_polls ? $pg_polls : 1)") PostgreSQL statements" \
     "and $(calc "printf \"%.1f\", $o_rc / ($redis_polls ? $redis_polls : 1)") Redis commands;" \
     "postgres_exporter $(calc "printf \"%.1f\", $p_pg / ($w_scrapes ? $w_scrapes : 1)"), redis_exporter" \
     "$(calc "printf \"%.1f\", $p_rc / ($w_scrapes ? $w_scrapes : 1)")." \
     "All statements and commands together: ours / peers = $(ratio $((o_pg + o_rc)) $((p_pg + p_rc)))."
   local name
   for name in ours peers; do
-    echo "Redis commands in the window, $([[ $name == ours ]] && echo ours || echo redis_exporter):" \
+    echo "- Redis commands in the window, $([[ $name == ours ]] && echo ours || echo redis_exporter):" \
       "$(awk '$1 != "(connections)" { printf "%s`%s` %d", sep, $1, $2; sep = ", " }' "$dir/redis-window-$name.txt")."
   done
   echo
@@ -626,7 +626,7 @@ report() {
   echo
   awk '
     function mb(kb) { return sprintf("%.1f", kb / 1024) }
-    function ratio(a, b) { return (b == 0) ? "–" : sprintf("%.2f", a / b) }
+    function ratio(a, b) { return (b == 0) ? "–" : sprintf((a / b < 0.1) ? "%.3f" : "%.2f", a / b) }
     function verdict(r) { return (r > 1.5) ? "superlinear" : (r < 1 / 1.5) ? "sublinear" : "linear" }
     NR == FNR { base_series = $1; base = $2; base_hwm = $3; next }
     { k++; n[k] = $1; served[k] = $2; bytes[k] = $3; poll[k] = $4; p50[k] = $5; p99[k] = $6
@@ -652,12 +652,12 @@ report() {
       # step against that of the step to the second size (1k -> 10k) or, with 4 sizes or
       # more, to the third (10k -> 100k by default).
       print ""
-      printf "Per series, %d vs %d series: poll time x%s, peak memory above baseline x%s, /metrics p50 x%s.\n", n[k], n[2],
+      printf "- Per series, %d vs %d series: poll time x%s, peak memory above baseline x%s, /metrics p50 x%s.\n", n[k], n[2],
         ratio(poll[k] / n[k], poll[2] / n[2]), ratio((hwm[k] - base_hwm) / n[k], (hwm[2] - base_hwm) / n[2]),
         ratio(p50[k] / n[k], p50[2] / n[2])
       b = (k >= 4) ? 3 : 2
       rp = ratio(mpoll[k], mpoll[b]); rm = ratio(mhwm[k], mhwm[b]); rl = ratio(mp50[k], mp50[b])
-      printf "Per added series, step %d->%d vs step %d->%d: poll time x%s (%s), peak memory x%s (%s), /metrics p50 x%s (%s)", \
+      printf "- Per added series, step %d->%d vs step %d->%d: poll time x%s (%s), peak memory x%s (%s), /metrics p50 x%s (%s)", \
         n[k - 1], n[k], n[b - 1], n[b], rp, verdict(rp), rm, verdict(rm), rl, verdict(rl)
       worst = 0
       split(rp " " rm " " rl, r, " ")
@@ -677,7 +677,7 @@ if ((write)); then
     die "BENCHMARKS.md lacks the marker lines $begin / $end"
   fi
   awk -v begin="$begin" -v end="$end" -v report="$dir/report.md" '
-    $0 == begin { print; while ((getline line < report) > 0) print line; skip = 1; next }
+    $0 == begin { print; print ""; while ((getline line < report) > 0) print line; print ""; skip = 1; next }
     $0 == end { skip = 0 }
     !skip' BENCHMARKS.md >"$dir/BENCHMARKS.md"
   cp "$dir/BENCHMARKS.md" BENCHMARKS.md
