@@ -7,6 +7,8 @@
 # 127.0.0.1:5432 (user postgres, trust) and Redis on 127.0.0.1:6379.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 EXPORTER_PORT=${EXPORTER_PORT:-59652}
 APP_PORT=${APP_PORT:-59653}
@@ -16,97 +18,50 @@ PG_URL=${PG_URL:-postgresql://postgres@127.0.0.1:5432/postgres}
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
 WRK_ARGS=${WRK_ARGS:--t2 -c8 -d10s}
 
-dir=$(mktemp -d /dev/shm/stack-bench-app-XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  rm -rf "$dir"
-}
-trap cleanup EXIT
+bench_init stack-bench-app
+dir=$bench_dir
 
-# The app body: per route, request counters (2 methods x 3 statuses) and a latency
-# histogram per method (10 buckets + _sum + _count), 30 series; plus one in-flight gauge
-# per route and busy-worker gauges to make up APP_SERIES exactly.
-python3 - "$APP_SERIES" >"$dir/metrics.txt" <<'PY'
-import random, sys
-total = int(sys.argv[1])
-rnd = random.Random(42)
-routes = total // 31
-methods, statuses = ("GET", "POST"), ("200", "404", "500")
-buckets = ("0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "+Inf")
-out = []
-w = out.append
-w("# HELP app_requests_total Requests handled, by route, method and status.")
-w("# TYPE app_requests_total counter")
-for r in range(routes):
-    for m in methods:
-        for s in statuses:
-            w(f'app_requests_total{{route="/r/{r}",method="{m}",status="{s}"}} {rnd.randrange(10**7)}')
-w("# HELP app_request_duration_seconds Time to the last byte of the response.")
-w("# TYPE app_request_duration_seconds histogram")
-for r in range(routes):
-    for m in methods:
-        acc = 0
-        for le in buckets:
-            acc += rnd.randrange(10**5)
-            w(f'app_request_duration_seconds_bucket{{route="/r/{r}",method="{m}",le="{le}"}} {acc}')
-        w(f'app_request_duration_seconds_sum{{route="/r/{r}",method="{m}"}} {acc * rnd.random() * 0.2:.6f}')
-        w(f'app_request_duration_seconds_count{{route="/r/{r}",method="{m}"}} {acc}')
-w("# HELP app_requests_in_flight Requests being served.")
-w("# TYPE app_requests_in_flight gauge")
-for r in range(routes):
-    w(f'app_requests_in_flight{{route="/r/{r}"}} {rnd.randrange(64)}')
-w("# HELP app_worker_busy Whether a worker is busy (\\\\ escaped help).")
-w("# TYPE app_worker_busy gauge")
-for i in range(total - routes * 31):
-    w(f'app_worker_busy{{worker="{i}",pool="main \\"fast\\""}} {rnd.randrange(2)}')
-print("\n".join(out))
-PY
+# The app body: see bench/app_body.py (counters, histograms and gauges per route).
+python3 bench/app_body.py "$APP_SERIES" >"$dir/metrics.txt"
 
 python3 bench/serve_static.py "$APP_PORT" "$dir/metrics.txt" &
-pids+=($!)
+bench_track $!
 app_url="http://127.0.0.1:$APP_PORT/metrics"
-for _ in $(seq 1 50); do curl -sf -o /dev/null "$app_url" && break; sleep 0.1; done
+bench_wait_http "$app_url"
 app_series=$(grep -vc '^#' "$dir/metrics.txt")
 
 metrics() { curl -sf "http://127.0.0.1:$EXPORTER_PORT/metrics"; }
 # Through a file: awk stopping early must not fail curl (the body is megabytes).
-metric() { metrics >"$dir/scrape.txt" && awk -v m="$1" 'index($0, m) == 1 { print $NF; exit }' "$dir/scrape.txt"; }
+metric() { metrics >"$dir/scrape.txt" && bench_metric "$dir/scrape.txt" "$1"; }
 
 start_exporter() { # config-file
   "$BIN" --config.file "$1" --web.listen-address "127.0.0.1:$EXPORTER_PORT" 2>"$dir/exporter.log" &
   exporter=$!
-  pids+=("$exporter")
-  for _ in $(seq 1 300); do
-    curl -sf -o /dev/null "http://127.0.0.1:$EXPORTER_PORT/ready" && return 0
-    sleep 0.1
-  done
-  echo "exporter not ready:" >&2
+  bench_track "$exporter"
+  bench_wait_http "http://127.0.0.1:$EXPORTER_PORT/ready" && return 0
   cat "$dir/exporter.log" >&2
   exit 1
 }
-stop_exporter() { kill "$exporter"; wait "$exporter" 2>/dev/null || true; }
+stop_exporter() { bench_stop "$exporter"; }
 
 # One table row per format: setup | format | p50 | p99 | requests/s | body bytes.
 wrk_rows() { # setup
-  local name accept encoding out p50 p99 rps bytes
+  local name accept encoding p50 p99 rps bytes
   for variant in "classic||" "OpenMetrics|application/openmetrics-text|" "classic + gzip||gzip"; do
     IFS='|' read -r name accept encoding <<<"$variant"
     local headers=()
     [[ -n "$accept" ]] && headers+=(-H "Accept: $accept")
     [[ -n "$encoding" ]] && headers+=(-H "Accept-Encoding: $encoding")
     # shellcheck disable=SC2086
-    out=$(wrk $WRK_ARGS --latency "${headers[@]}" "http://127.0.0.1:$EXPORTER_PORT/metrics")
-    p50=$(awk '$1 == "50%" { print $2 }' <<<"$out")
-    p99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
-    rps=$(awk '/Requests\/sec/ { print $2 }' <<<"$out")
+    read -r p50 p99 rps _ <<<"$(bench_wrk $WRK_ARGS "${headers[@]}" "http://127.0.0.1:$EXPORTER_PORT/metrics")"
     bytes=$(curl -sf "${headers[@]}" "http://127.0.0.1:$EXPORTER_PORT/metrics" | wc -c)
-    echo "| $1 | $name | $p50 | $p99 | $rps | $bytes |" >>"$dir/latency.md"
+    echo "| $1 | $name | $p50 ms | $p99 ms | $rps | $bytes |" >>"$dir/latency.md"
   done
 }
 
-rss() { awk '/VmRSS/ { printf "%.1f MB", $2 / 1024 }' "/proc/$exporter/status"; }
-hwm() { awk '/VmHWM/ { printf "%.1f MB", $2 / 1024 }' "/proc/$exporter/status"; }
+mb() { awk -v kb="$1" 'BEGIN { printf "%.1f MB", kb / 1024 }'; }
+rss() { mb "$(bench_rss_kb "$exporter")"; }
+hwm() { mb "$(bench_hwm_kb "$exporter")"; }
 
 cat >"$dir/with-app.yml" <<CONF
 defaults: { interval: 5s, timeout: 4s }

@@ -7,6 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+
 PORT=${PORT:-56379}
 EXPORTER_PORT=59651
 PEER_PORT=59121
@@ -14,19 +17,9 @@ BIN=target/release/stack_exporter
 POLLS=${POLLS:-10}
 KEYS=${KEYS:-10000}
 
-dir=$(mktemp -d /dev/shm/stack-bench-redis-XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  if [[ -f "$dir/redis.pid" ]]; then kill "$(cat "$dir/redis.pid")" 2>/dev/null || true; fi
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-
-redis-server --port "$PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
-  --pidfile "$dir/redis.pid" --dir "$dir" --logfile "$dir/redis.log" --enable-debug-command local
-cli() { redis-cli -h 127.0.0.1 -p "$PORT" "$@"; }
-for _ in $(seq 1 50); do [[ "$(cli ping 2>/dev/null)" == PONG ]] && break; sleep 0.1; done
+bench_init stack-bench-redis
+bench_redis_start "$PORT" --enable-debug-command local
+cli() { bench_redis_cli "$@"; }
 cli DEBUG POPULATE "$KEYS" bench 64 >/dev/null
 cli -n 1 DEBUG POPULATE $((KEYS / 10)) other 64 >/dev/null
 
@@ -35,14 +28,15 @@ cli -n 1 DEBUG POPULATE $((KEYS / 10)) other 64 >/dev/null
 calls() { cli INFO commandstats | tr -d '\r' | awk -F'[=,:]' '/^cmdstat_/ { s += $3 } END { print s }'; }
 # INFO calls alone: one per poll of ours (INFO ALL), plus our own reads.
 info_calls() { cli INFO commandstats | tr -d '\r' | awk -F'[=,:]' '$1 == "cmdstat_info" { print $3 }'; }
-metric() { curl -s "http://127.0.0.1:$EXPORTER_PORT/metrics" | awk -v m="$1" 'index($0, m) == 1 { print $NF; exit }'; }
+metric() { curl -s "http://127.0.0.1:$EXPORTER_PORT/metrics" >"$bench_dir/scrape.txt" && bench_metric "$bench_dir/scrape.txt" "$1"; }
 
-cat >"$dir/config.yml" <<CONF
+cat >"$bench_dir/config.yml" <<CONF
 defaults: { interval: 1s, timeout: 900ms }
 redis: [ { name: bench, url: "redis://127.0.0.1:$PORT" } ]
 CONF
-"$BIN" --config.file "$dir/config.yml" --web.listen-address "127.0.0.1:$EXPORTER_PORT" 2>/dev/null &
+"$BIN" --config.file "$bench_dir/config.yml" --web.listen-address "127.0.0.1:$EXPORTER_PORT" 2>/dev/null &
 pid=$!
+bench_track "$pid"
 sleep 2 # the connection and its first polls are made
 # Polls are counted on the server (its INFO calls), not from /metrics, whose self-metrics
 # may be up to a second old.
@@ -56,8 +50,7 @@ c2=$(calls)
 polls=$((i2 - i1 - 2))
 duration=$(metric 'stack_exporter_source_poll_duration_seconds{source="bench"')
 series=$(metric 'stack_exporter_source_series{source="bench"')
-kill "$pid"
-wait "$pid" 2>/dev/null || true
+bench_stop "$pid"
 
 echo "Redis $(cli INFO server | tr -d '\r' | awk -F: '$1 == "redis_version" { print $2 }'), $(cli DBSIZE) + $(cli -n 1 DBSIZE) keys, $(nproc) cores, $(date -u +%Y-%m-%d)"
 echo
@@ -66,11 +59,12 @@ echo "| --- | --- | --- | --- | --- | --- |"
 printf '| stack_exporter | %s | %.1f | 2 | %.2f ms | %s |\n' "$polls" \
   "$(echo "($c2 - $c1 - 2) / $polls" | bc -l)" "$(echo "$duration * 1000" | bc -l)" "$series"
 
-"$BIN" --config.file "$dir/config.yml" --web.listen-address "127.0.0.1:$EXPORTER_PORT" 2>/dev/null &
-pids+=($!)
+"$BIN" --config.file "$bench_dir/config.yml" --web.listen-address "127.0.0.1:$EXPORTER_PORT" 2>/dev/null &
+pids=($!)
 prometheus-redis-exporter --redis.addr="redis://127.0.0.1:$PORT" \
   --web.listen-address="127.0.0.1:$PEER_PORT" >/dev/null 2>&1 &
 pids+=($!)
+bench_track "${pids[@]}"
 sleep 3
 # redis_exporter polls Redis on each scrape, on a new connection.
 curl -s "http://127.0.0.1:$PEER_PORT/metrics" >/dev/null
@@ -94,11 +88,8 @@ echo "| exporter | p50 | p99 | requests/s | RSS after | body bytes |"
 echo "| --- | --- | --- | --- | --- | --- |"
 for target in "stack_exporter:$EXPORTER_PORT:${pids[0]}" "redis_exporter:$PEER_PORT:${pids[1]}"; do
   IFS=: read -r name port pid <<<"$target"
-  out=$(wrk -t1 -c4 -d5s --latency "http://127.0.0.1:$port/metrics")
-  p50=$(awk '$1 == "50%" { print $2 }' <<<"$out")
-  p99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
-  rps=$(awk '/Requests\/sec/ { print $2 }' <<<"$out")
-  rss=$(awk '/VmRSS/ { printf "%.1f MB", $2 / 1024 }' "/proc/$pid/status")
+  read -r p50 p99 rps _ <<<"$(bench_wrk -t1 -c4 -d5s "http://127.0.0.1:$port/metrics")"
+  rss=$(awk -v kb="$(bench_rss_kb "$pid")" 'BEGIN { printf "%.1f MB", kb / 1024 }')
   bytes=$(curl -s "http://127.0.0.1:$port/metrics" | wc -c)
-  echo "| $name | $p50 | $p99 | $rps | $rss | $bytes |"
+  echo "| $name | $p50 ms | $p99 ms | $rps | $rss | $bytes |"
 done

@@ -12,6 +12,8 @@
 # Needs: the release binary (cargo build --release), python3, victoria-metrics.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 EXPORTER_PORT=${EXPORTER_PORT:-59662}
 APP_PORT=${APP_PORT:-59663}
@@ -23,13 +25,8 @@ MEASURE=${MEASURE:-60}
 DOWN_SECONDS=${DOWN_SECONDS:-300}
 QUEUE=${QUEUE:-100000}
 
-dir=$(mktemp -d /dev/shm/stack-bench-rw-XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  rm -rf "$dir"
-}
-trap cleanup EXIT
+bench_init stack-bench-rw
+dir=$bench_dir
 
 python3 - "$APP_SERIES" >"$dir/metrics.txt" <<'PY'
 import random, sys
@@ -55,38 +52,33 @@ for i in range(total - routes * 13):
 print("\n".join(out))
 PY
 python3 bench/serve_static.py "$APP_PORT" "$dir/metrics.txt" &
-pids+=($!)
+bench_track $!
 
 start_vm() {
   victoria-metrics -httpListenAddr "127.0.0.1:$VM_PORT" -storageDataPath "$dir/vm" \
     -retentionPeriod 1d -loggerLevel ERROR >>"$dir/vm.log" 2>&1 &
   vm=$!
-  pids+=("$vm")
-  for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$VM_PORT/health" && return 0; sleep 0.1; done
-  echo "victoria-metrics not ready" >&2
-  exit 1
+  bench_track "$vm"
+  bench_wait_http "http://127.0.0.1:$VM_PORT/health" || exit 1
 }
-stop_vm() { kill "$vm"; wait "$vm" 2>/dev/null || true; }
+stop_vm() { bench_stop "$vm"; }
 
 metrics() { curl -sf "http://127.0.0.1:$EXPORTER_PORT/metrics" >"$dir/scrape.txt"; }
 # metric NAME-PREFIX: the value of the first line starting with it.
-metric() { awk -v m="$1" 'index($0, m) == 1 { print $NF; exit }' "$dir/scrape.txt"; }
+metric() { bench_metric "$dir/scrape.txt" "$1"; }
 rw() { metric "stack_exporter_remote_write_$1"; }
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$exporter/stat"; }
-rss_mb() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$exporter/status"; }
+cpu_ticks() { bench_cpu_ticks "$exporter"; }
+rss_mb() { awk -v kb="$(bench_rss_kb "$exporter")" 'BEGIN { printf "%.1f", kb / 1024 }'; }
 
 start_exporter() { # config
   "$BIN" --config.file "$1" --web.listen-address "127.0.0.1:$EXPORTER_PORT" 2>"$dir/exporter.log" &
   exporter=$!
-  pids+=("$exporter")
-  for _ in $(seq 1 300); do
-    curl -sf -o /dev/null "http://127.0.0.1:$EXPORTER_PORT/ready" && return 0
-    sleep 0.1
-  done
+  bench_track "$exporter"
+  bench_wait_http "http://127.0.0.1:$EXPORTER_PORT/ready" && return 0
   cat "$dir/exporter.log" >&2
   exit 1
 }
-stop_exporter() { kill "$exporter"; wait "$exporter" 2>/dev/null || true; }
+stop_exporter() { bench_stop "$exporter"; }
 
 app=$(cat <<CONF
 apps:
@@ -106,7 +98,7 @@ remote_write:
     queue_capacity: $QUEUE
     timeout: 5s
 CONF
-ticks=$(getconf CLK_TCK)
+ticks=$(bench_clk_tck)
 echo "App: $(grep -vc '^#' "$dir/metrics.txt") series, polled every $INTERVAL; $(nproc) cores;" \
   "victoria-metrics $(dpkg-query -W -f '${Version}' victoria-metrics 2>/dev/null || echo '?'); $(date -u +%Y-%m-%d)"
 
@@ -154,7 +146,7 @@ while ((SECONDS - start < DOWN_SECONDS)); do
   echo "| $((SECONDS - start)) s | $r MB | $(rw 'queue_samples{') | $(rw 'samples_dropped_total{remote_name="vm",url="http://127.0.0.1:'"$VM_PORT"'/api/v1/write",reason="queue_full"}') |"
 done
 echo
-echo "Peak RSS while down: $peak MB (VmHWM $(awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$exporter/status") MB)"
+echo "Peak RSS while down: $peak MB (VmHWM $(awk -v kb="$(bench_hwm_kb "$exporter")" 'BEGIN { printf "%.1f", kb / 1024 }') MB)"
 
 # 3. Receiver back: the exporter logs the backlog's drain from its first accepted
 # request to an empty queue (samples, seconds, samples/s).

