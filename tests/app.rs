@@ -415,6 +415,15 @@ fn a_failed_scrape_keeps_the_probes_and_recovers() {
         status_page.contains("server returned HTTP status 500 Internal Server Error"),
         "{status_page}"
     );
+    // The Target column names what the source polls: the metrics URL, then the probe's.
+    assert!(
+        status_page.contains(&format!(
+            "<code>{}, {}</code>",
+            app.url("/flaky"),
+            app.url("/health")
+        )),
+        "{status_page}"
+    );
 
     app.set_route(
         "/flaky",

@@ -76,9 +76,10 @@ impl SourceSpec {
             SourceSpec::PgBouncer(c) => c.display_url.clone(),
             SourceSpec::Redis(c) => c.display_url.clone(),
             SourceSpec::App(c) => c
-                .probes
+                .metrics
                 .iter()
-                .map(|p| p.display_url.as_str())
+                .map(|m| m.display_url.as_str())
+                .chain(c.probes.iter().map(|p| p.display_url.as_str()))
                 .collect::<Vec<_>>()
                 .join(", "),
         }
