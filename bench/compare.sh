@@ -293,6 +293,11 @@ window() {
       coalesce(sum(calls) FILTER (WHERE r.rolname = '$OURS_ROLE'), 0),
       coalesce(sum(calls) FILTER (WHERE r.rolname = '$PEER_ROLE'), 0)
     FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid" | tr '|' ' ')
+  # Ours prefixes each query with SET LOCAL statement_timeout in the same simple-query
+  # message: counted as two statements, sent as one round trip.
+  bench_psql app "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements s
+    JOIN pg_roles r ON r.oid = s.userid
+    WHERE r.rolname = '$OURS_ROLE' AND s.query ILIKE 'SET LOCAL statement_timeout%'" >"$dir/pg-set-local-$name.txt"
   local conns
   conns=$(bench_psql app "SELECT count(*) FILTER (WHERE usename = '$OURS_ROLE'),
       count(*) FILTER (WHERE usename = '$PEER_ROLE') FROM pg_stat_activity" | tr '|' ' ')
@@ -614,6 +619,12 @@ report() {
     "postgres_exporter $(calc "printf \"%.1f\", $p_pg / ($w_scrapes ? $w_scrapes : 1)"), redis_exporter" \
     "$(calc "printf \"%.1f\", $p_rc / ($w_scrapes ? $w_scrapes : 1)")." \
     "All statements and commands together: ours / peers = $(ratio $((o_pg + o_rc)) $((p_pg + p_rc)))."
+  local set_local
+  set_local=$(cat "$dir/pg-set-local-ours.txt")
+  echo "- Of ours' PostgreSQL statements, $(per_min "$set_local")/min are the \`SET LOCAL statement_timeout\` that" \
+    "travels with each query in one simple-query message (a server-side timeout that ends with the query's" \
+    "transaction, so it is safe behind transaction poolers): ours makes" \
+    "$(calc "printf \"%.1f\", ($o_pg - $set_local) / ($pg_polls ? $pg_polls : 1)") round trips per poll."
   local name
   for name in ours peers; do
     echo "- Redis commands in the window, $([[ $name == ours ]] && echo ours || echo redis_exporter):" \
