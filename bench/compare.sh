@@ -404,12 +404,16 @@ http {
   }
 }
 CONF
-log "nginx on 127.0.0.1:$NGINX_PORT (worker_processes auto: $(nproc))"
-nginx -e "$dir/nginx/error.log" -p "$dir/nginx" -c "$dir/nginx/nginx.conf" &
-nginx_master=$!
-bench_track "$nginx_master"
 nginx_url="http://127.0.0.1:$NGINX_PORT/metrics"
-bench_wait_http "$nginx_url" || { cat "$dir/nginx/error.log" >&2; exit 1; }
+# Starts nginx serving $dir/www/metrics; its master's PID in $nginx_master.
+start_nginx() {
+  log "nginx on 127.0.0.1:$NGINX_PORT (worker_processes auto: $(nproc))"
+  nginx -e "$dir/nginx/error.log" -p "$dir/nginx" -c "$dir/nginx/nginx.conf" &
+  nginx_master=$!
+  bench_track "$nginx_master"
+  bench_wait_http "$nginx_url" || { cat "$dir/nginx/error.log" >&2; exit 1; }
+}
+start_nginx
 [[ "$(curl -sf -o /dev/null -w '%{content_type}' "$nginx_url")" == "$ours_content_type" ]] ||
   die "nginx does not send our Content-Type"
 cmp -s "$dir/www/metrics" <(curl -sf "$nginx_url") || die "nginx does not serve our body"
@@ -489,7 +493,15 @@ CONF
   bytes=$(curl -sf "$ours_url" | wc -c)
   log "wrk ours with $n app series, 1 connection, ${WRK_SECONDS}s"
   read -r p50 p99 rps requests non2xx sockerr <<<"$(bench_wrk -t1 -c1 -d"${WRK_SECONDS}s" --timeout 30s "$ours_url")"
-  echo "$n $served $bytes $(echo "${durations[*]}" | median) $p50 $p99 $rps $requests $non2xx $sockerr $rss_steady $hwm_polls $(bench_rss_kb "$ours") $(bench_hwm_kb "$ours") ${durations[*]}" >>"$dir/scaling.txt"
+  hwm_wrk=$(bench_hwm_kb "$ours")
+  rss_wrk=$(bench_rss_kb "$ours")
+  # The ceiling at this size: nginx sending the same body from a file.
+  curl -sf -o "$dir/www/metrics" "$ours_url"
+  start_nginx
+  log "wrk nginx with our body of $n app series, 1 connection, ${WRK_SECONDS}s"
+  read -r nginx_p50 _ <<<"$(bench_wrk -t1 -c1 -d"${WRK_SECONDS}s" --timeout 30s "$nginx_url")"
+  bench_stop "$nginx_master"
+  echo "$n $served $bytes $(echo "${durations[*]}" | median) $p50 $p99 $rps $requests $non2xx $sockerr $rss_steady $hwm_polls $rss_wrk $hwm_wrk $nginx_p50 ${durations[*]}" >>"$dir/scaling.txt"
   bench_stop "$ours"
   bench_stop "$app"
 done
@@ -648,19 +660,19 @@ report() {
     function verdict(r) { return (r > 1.5) ? "superlinear" : (r < 1 / 1.5) ? "sublinear" : "linear" }
     NR == FNR { base_series = $1; base = $2; base_hwm = $3; next }
     { k++; n[k] = $1; served[k] = $2; bytes[k] = $3; poll[k] = $4; p50[k] = $5; p99[k] = $6
-      rps[k] = $7; bad[k] = $9; sock[k] = $10; rss[k] = $11; hwm[k] = $12; hwm_wrk[k] = $14 }
+      rps[k] = $7; bad[k] = $9; sock[k] = $10; rss[k] = $11; hwm[k] = $12; hwm_wrk[k] = $14; ngx[k] = $15 }
     END {
-      print "| app series | /metrics series | body bytes | poll ms | poll µs/series | poll µs/added series | p50 ms | p99 ms | req/s | errors | RSS MB | peak MB | peak bytes/series | peak bytes/added series | peak MB with wrk |"
-      print "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |"
-      printf "| none (baseline) | %d | | | | | | | | | %s | %s | | | |\n", base_series, mb(base), mb(base_hwm)
+      print "| app series | /metrics series | body bytes | poll ms | poll µs/series | poll µs/added series | p50 ms | p99 ms | req/s | errors | nginx p50 ms | p50 ours/nginx | RSS MB | peak MB | peak bytes/series | peak bytes/added series | peak MB with wrk |"
+      print "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+      printf "| none (baseline) | %d | | | | | | | | | | | %s | %s | | | |\n", base_series, mb(base), mb(base_hwm)
       pn = 0; pp = 0; ph = base_hwm; pl = 0
       for (i = 1; i <= k; i++) {
         # Marginal costs: from the previous size (the first row: from nothing).
         mpoll[i] = (poll[i] - pp) * 1000 / (n[i] - pn); mhwm[i] = (hwm[i] - ph) * 1024 / (n[i] - pn)
         mp50[i] = (p50[i] - pl) * 1000 / (n[i] - pn)
         err = (bad[i] == 0 && sock[i] == 0) ? "0" : sprintf("**%d non-2xx/3xx, %d socket**", bad[i], sock[i])
-        printf "| %d | %d | %d | %s | %.2f | %.2f | %s | %s | %s | %s | %s | %s | %.0f | %.0f | %s |\n", n[i], served[i],
-          bytes[i], poll[i], poll[i] * 1000 / n[i], mpoll[i], p50[i], p99[i], rps[i], err, mb(rss[i]), mb(hwm[i]),
+        printf "| %d | %d | %d | %s | %.2f | %.2f | %s | %s | %s | %s | %s | %s | %s | %s | %.0f | %.0f | %s |\n", n[i], served[i],
+          bytes[i], poll[i], poll[i] * 1000 / n[i], mpoll[i], p50[i], p99[i], rps[i], err, ngx[i], ratio(p50[i], ngx[i]), mb(rss[i]), mb(hwm[i]),
           (hwm[i] - base_hwm) * 1024 / n[i], mhwm[i], mb(hwm_wrk[i])
         pn = n[i]; pp = poll[i]; ph = hwm[i]; pl = p50[i]
       }
@@ -682,6 +694,10 @@ report() {
       for (i in r) { d = (r[i] > 1) ? r[i] : 1 / r[i]; if (d > worst) worst = d }
       if (worst <= 1.5) print ": **linear** (cost = fixed + per series; every ratio within 1.5x of 1)."
       else print ": **not linear** in at least one measure (a ratio more than 1.5x away from 1)."
+      # Sending a body costs more per byte once it no longer fits in the CPU caches, for
+      # any server: the p50 against nginx sending the same bytes tells our part.
+      printf "- /metrics p50 against nginx sending the same body: x%s at %d series, x%s at %d.\n", \
+        ratio(p50[b], ngx[b]), n[b], ratio(p50[k], ngx[k]), n[k]
     }' "$dir/scaling-base.txt" "$dir/scaling.txt"
 }
 
