@@ -282,6 +282,8 @@ impl PostgresSource {
             }
         } else if tls_failure.is_some() {
             ErrorReason::Tls
+        } else if timed_out(error) {
+            ErrorReason::Timeout
         } else if error.is_closed() || doing.starts_with("connecting") {
             ErrorReason::Connect
         } else {
@@ -301,6 +303,23 @@ impl PostgresSource {
     fn log_once(&mut self, key: String, message: &str) {
         self.logged.warn(key, &self.display_url, message);
     }
+}
+
+/// True when `error` is a connect that got no answer within `connect_timeout` (or the
+/// kernel's own SYN retries): the server is unreachable, not refusing, so it counts as
+/// a timeout as in the other sources, and is not retried at the fast pace of a refused
+/// connection.
+pub(crate) fn timed_out(error: &tokio_postgres::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(e) = source {
+        if e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        source = e.source();
+    }
+    false
 }
 
 /// `sql` with a server-side timeout that ends with the statement's implicit transaction.
