@@ -12,8 +12,8 @@ cd "$(dirname "$0")/.."
 
 log() { printf '==> %s\n' "$*"; }
 
-# Debian packages the tests need, as "command:package" pairs (add more here, e.g.
-# "wrk:wrk").
+# Debian packages the tests need, as "command:package" pairs. wrk loads /metrics and ip
+# (iproute2) makes the network namespaces of tests/faults.rs.
 REQUIRED_PACKAGES=(
   "prometheus:prometheus"
   "promtool:prometheus"
@@ -25,6 +25,8 @@ REQUIRED_PACKAGES=(
   "file:file"
   "systemd-analyze:systemd"
   "victoria-metrics:victoria-metrics"
+  "wrk:wrk"
+  "ip:iproute2"
 )
 
 log "checking Debian packages"
