@@ -276,8 +276,12 @@ impl PostgresSource {
         let reason = if let Some(db) = error.as_db_error() {
             // 28000 invalid_authorization_specification, 28P01 invalid_password,
             // 3D000 invalid_catalog_name (no such database: a credentials problem too).
+            // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now: the
+            // server is shutting down, restarting after a crash, starting up or a standby
+            // refusing connections; like a refused connection, it is retried soon.
             match db.code().code() {
                 "28000" | "28P01" | "3D000" if doing.starts_with("connecting") => ErrorReason::Auth,
+                "57P01" | "57P02" | "57P03" => ErrorReason::Connect,
                 _ => ErrorReason::Query,
             }
         } else if tls_failure.is_some() {
