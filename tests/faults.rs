@@ -189,6 +189,54 @@ fn postgres_backend_sigkilled_mid_poll_is_reported_and_recovers_without_leaks() 
 }
 
 #[test]
+fn postgres_refusing_connections_while_it_starts_up_is_a_connect_failure() {
+    let _serial = one_at_a_time();
+    let pg = TempPostgres::start();
+    let exporter = ExporterProcess::start(
+        &format!(
+            "{}postgres: [ {{ name: db, url: \"{}\" }} ]\n",
+            defaults(),
+            pg.url()
+        ),
+        &[],
+    );
+    wait_for_value(&exporter, "pg_up{source=\"db\"}", 1.0, FAULT_SEEN);
+    let fds = baseline_fds(&exporter);
+    let backends = exporter_backends(&pg);
+    let connects = errors(&exporter, "db", "postgres", "connect");
+    let queries = errors(&exporter, "db", "postgres", "query");
+
+    let wrk = WrkLoad::start(&format!("{}/metrics", exporter.url()), WRK_MAX);
+    // Shut down, then up but refusing connections (57P03), as during crash recovery.
+    pg.restart_refusing_connections();
+    wait_for_value(&exporter, "pg_up{source=\"db\"}", 0.0, FAULT_SEEN);
+    wait_until(FAULT_SEEN, "a refused connection counted", || {
+        errors(&exporter, "db", "postgres", "connect") >= connects + 2.0
+    });
+    let page = exporter.get("/").text();
+    assert!(page.contains("not accepting connections"), "{page}");
+    assert_eq!(
+        errors(&exporter, "db", "postgres", "query"),
+        queries,
+        "a server that is not accepting connections is not a failed query: {page}"
+    );
+
+    pg.restart_accepting_connections();
+    wait_for_value(&exporter, "pg_up{source=\"db\"}", 1.0, FAULT_SEEN);
+    let report = wrk.finish();
+    eprintln!("wrk: {}", report.summary());
+    report.assert_answered();
+
+    wait_fds_back(exporter.pid(), fds, SETTLE);
+    wait_count(
+        "the exporter's backends on PostgreSQL",
+        backends,
+        SETTLE,
+        || exporter_backends(&pg),
+    );
+}
+
+#[test]
 fn postgres_unreachable_times_out_recovers_and_leaves_no_orphaned_backend() {
     let _serial = one_at_a_time();
     let netns = Netns::create();

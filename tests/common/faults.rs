@@ -59,7 +59,7 @@ impl Netns {
     pub fn create() -> Netns {
         let pid = std::process::id();
         let n = NEXT_NETNS.fetch_add(1, Ordering::SeqCst);
-        // Interface names are at most 15 bytes: "sef" + pid in hex (≤ 6) + n + 1.
+        // Interface names are at most 15 bytes: "seh"/"sen", the pid in hex (≤ 6), "x", n.
         let tag = format!("{pid:x}x{n}");
         // The /30 blocks of 10.213.0.0/16, picked from the pid and counter; one that
         // another process already uses is skipped.
@@ -73,7 +73,7 @@ impl Netns {
             }
             block = (block + 1) % 16384;
         };
-        let ns = Netns {
+        let mut ns = Netns {
             name: format!("stack-exporter-{tag}"),
             host_if: format!("seh{tag}"),
             ns_if: format!("sen{tag}"),
@@ -85,9 +85,12 @@ impl Netns {
             "interface name {} too long",
             ns.host_if
         );
+        // Names carry our pid, so one already there is a leftover of a dead process that
+        // had it (a test binary killed before its Drop ran).
+        let _ = ip(&["netns", "del", &ns.name]);
+        let _ = ip(&["link", "del", &ns.host_if]);
         ip_ok(&["netns", "add", &ns.name]);
         // From here on Drop cleans up, also when a step below fails.
-        let mut ns = ns;
         ip_ok(&[
             "link",
             "add",

@@ -993,6 +993,45 @@ impl TempPostgres {
         self.wait_ready();
     }
 
+    /// Restarts the server as a standby with no primary and `hot_standby = off` (a setting
+    /// only standbys read): it runs, but refuses every connection with SQLSTATE 57P03,
+    /// "the database system is not accepting connections", as a server does while it
+    /// starts up or recovers from a crash. [`TempPostgres::restart_accepting_connections`]
+    /// ends that.
+    pub fn restart_refusing_connections(&self) {
+        self.stop();
+        fs::write(self.data.join("standby.signal"), "").expect("write standby.signal");
+        let mut conf = fs::OpenOptions::new()
+            .append(true)
+            .open(self.data.join("postgresql.conf"))
+            .expect("open postgresql.conf");
+        writeln!(conf, "hot_standby = off").expect("write postgresql.conf");
+        drop(conf);
+        // pg_ctl -w counts a standby as started.
+        if let Err(e) = self.pg_ctl_start() {
+            panic!("could not start PostgreSQL as a standby: {e}");
+        }
+        wait_until(
+            Duration::from_secs(30),
+            "PostgreSQL to refuse connections",
+            // pg_isready: 1 = rejecting connections.
+            || {
+                Command::new(pg_isready_path())
+                    .args(["-q", "-h", &self.host, "-p", &self.port.to_string()])
+                    .status()
+                    .is_ok_and(|s| s.code() == Some(1))
+            },
+        );
+    }
+
+    /// After [`TempPostgres::restart_refusing_connections`]: restarts it as the primary
+    /// it was, accepting connections again.
+    pub fn restart_accepting_connections(&self) {
+        self.stop();
+        fs::remove_file(self.data.join("standby.signal")).expect("remove standby.signal");
+        self.start_again();
+    }
+
     /// Simulates a crash: SIGKILL to the postmaster (PID from postmaster.pid), then waits
     /// until every process of this server is gone (backends notice the postmaster's death
     /// by themselves; stragglers get SIGKILL after 5 s). Call
