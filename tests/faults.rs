@@ -1,7 +1,8 @@
 //! Faults injected into real backends while `wrk` loads `/metrics` (issue 8): PostgreSQL
-//! SIGKILLed mid-poll (the postmaster, or only our backend), PostgreSQL made unreachable
-//! by cutting the link of the network namespace it runs in, Redis flushed and
-//! restarted, and an app serving garbage, hanging, or new series on every scrape.
+//! SIGKILLed mid-poll (the postmaster, or only our backend), PostgreSQL up but refusing
+//! connections (as while it starts up or recovers), PostgreSQL made unreachable by
+//! cutting the link of the network namespace it runs in, Redis flushed and restarted,
+//! and an app serving garbage, hanging, or new series on every scrape.
 //!
 //! Each test checks that `/metrics` answers every request throughout, that the health
 //! metric reports the fault within one interval + timeout (plus slack for a loaded
