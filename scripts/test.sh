@@ -15,8 +15,8 @@ log() { printf '==> %s\n' "$*"; }
 # shellcheck source=scripts/lib/packages.sh
 source scripts/lib/packages.sh
 
-# Debian packages the tests need, as "command:package" pairs (add more here, e.g.
-# "wrk:wrk").
+# Debian packages the tests need, as "command:package" pairs. wrk loads /metrics and ip
+# (iproute2) makes the network namespaces of tests/faults.rs.
 REQUIRED_PACKAGES=(
   "prometheus:prometheus"
   "promtool:prometheus"
@@ -28,6 +28,8 @@ REQUIRED_PACKAGES=(
   "file:file"
   "systemd-analyze:systemd"
   "victoria-metrics:victoria-metrics"
+  "wrk:wrk"
+  "ip:iproute2"
 )
 
 log "checking Debian packages"

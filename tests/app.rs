@@ -360,18 +360,9 @@ fn hostile_apps_fail_clearly_and_alone() {
         );
     }
     // The 50 MB body, the 1 GiB gzip bomb and the endless body were each cut at 16 MiB.
-    let peak_kb = peak_rss_kb(exporter.pid());
+    let peak_kb = common::faults::peak_rss_kb(exporter.pid());
     eprintln!("peak RSS with hostile apps: {peak_kb} kB");
     assert!(peak_kb < 160 * 1024, "peak RSS {peak_kb} kB");
-}
-
-fn peak_rss_kb(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{metrics, sample_value};
+use common::{metrics, sample_value, wait_for_value};
 
 use std::io::Read;
 use std::time::Duration;
@@ -22,12 +22,6 @@ fn write_config(dir: &tempfile::TempDir, yaml: &str) -> std::path::PathBuf {
 fn wait_ready(exporter: &ExporterProcess) {
     wait_until(Duration::from_secs(10), "/ready == 200", || {
         exporter.get("/ready").status == 200
-    });
-}
-
-fn wait_for_value(exporter: &ExporterProcess, prefix: &str, want: f64, within: Duration) {
-    wait_until(within, &format!("{prefix} == {want}"), || {
-        sample_value(&metrics(exporter), prefix) == Some(want)
     });
 }
 

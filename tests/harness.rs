@@ -467,3 +467,105 @@ fn temp_postgres_kill9_then_drop_leaves_nothing_behind() {
     drop(pg);
     assert!(!sysv_segment_exists(shmid), "SysV segment {shmid} survived");
 }
+
+#[test]
+fn netns_cut_makes_connects_hang_and_restore_brings_them_back() {
+    use common::faults::Netns;
+    use std::net::{SocketAddr, TcpStream};
+    let netns = Netns::create();
+    let name = netns.name().to_owned();
+    let pg = TempPostgres::start_in_netns(&netns);
+    assert_eq!(
+        pg.url(),
+        format!(
+            "postgresql://postgres@{}:{}/postgres",
+            netns.addr(),
+            pg.port()
+        )
+    );
+    let addr: SocketAddr = format!("{}:{}", netns.addr(), pg.port()).parse().unwrap();
+    TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("reachable");
+    // Only inside the namespace: nothing listens on the host's loopback.
+    assert!(TcpStream::connect(("127.0.0.1", pg.port())).is_err());
+
+    netns.cut();
+    let err = TcpStream::connect_timeout(&addr, Duration::from_millis(700))
+        .expect_err("connected through a cut link");
+    assert_eq!(err.kind(), std::io::ErrorKind::TimedOut, "{err}");
+    // The unix socket does not go through the namespace's link.
+    assert_eq!(pg.psql("select 1"), "1");
+
+    netns.restore();
+    TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("reachable again");
+    assert!(!netns.pids().is_empty(), "the server runs inside");
+
+    drop(pg);
+    drop(netns);
+    let listed = std::process::Command::new("ip")
+        .args(["netns", "list"])
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&listed.stdout).contains(&name),
+        "{name} left behind"
+    );
+}
+
+#[test]
+fn wrk_load_reports_answers_and_failures() {
+    use common::faults::WrkLoad;
+    use common::test_app::TestApp;
+    let app = TestApp::start();
+    app.set_route("/ok", 200, "text/plain", b"ok\n");
+    app.set_route("/bad", 500, "text/plain", b"bad\n");
+    let run = |url: String| {
+        let wrk = WrkLoad::start(&url, Duration::from_secs(60));
+        thread::sleep(Duration::from_secs(1));
+        wrk.finish()
+    };
+
+    let ok = run(app.url("/ok"));
+    ok.assert_answered();
+    assert!(ok.p99 > Duration::ZERO && ok.p50 <= ok.p99, "{}", ok.raw);
+
+    let bad = run(app.url("/bad"));
+    assert!(
+        bad.requests > 0 && bad.non_2xx == bad.requests,
+        "{}",
+        bad.raw
+    );
+    let caught = std::panic::catch_unwind(|| bad.assert_answered());
+    assert!(caught.is_err(), "assert_answered passed:\n{}", bad.raw);
+    // wrk gives up at once (exit 1) when its first connects are refused.
+    let refused = std::panic::catch_unwind(|| run(format!("http://127.0.0.1:{}/", free_port())));
+    assert!(refused.is_err(), "wrk ran against a closed port");
+}
+
+#[test]
+fn process_counters_read_proc() {
+    use common::faults::{open_fds, peak_rss_kb, rss_kb};
+    // A child of our own: the fds of this process change as other tests run.
+    let mut child = std::process::Command::new("sleep")
+        .arg("30")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    wait_until(Duration::from_secs(5), "sleep has exec'd", || {
+        std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "sleep")
+    });
+    let listed = std::process::Command::new("ls")
+        .arg(format!("/proc/{pid}/fd"))
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout).lines().count();
+    assert!(listed >= 3, "stdin, stdout, stderr");
+    assert_eq!(open_fds(pid), listed);
+    assert!(rss_kb(pid) > 0 && peak_rss_kb(pid) >= rss_kb(pid));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(open_fds(pid), 0, "gone");
+    assert_eq!(rss_kb(pid), 0);
+}

@@ -283,15 +283,6 @@ fn rw(exporter: &ExporterProcess, name: &str, extra: &[(&str, &str)]) -> f64 {
     .unwrap_or(f64::NAN)
 }
 
-fn rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
-}
-
 /// A series' labels without the ones a scrape or an endpoint adds, and without empty
 /// values (absent in Prometheus).
 /// The status page's remote-write table (the sources' table comes before it).
@@ -572,7 +563,7 @@ fn a_receiver_down_for_a_while_gets_the_backlog_up_to_the_queue_capacity() {
             ) > 0.0
         },
     );
-    let rss_full = rss_kb(exporter.pid());
+    let rss_full = common::faults::rss_kb(exporter.pid());
     let dropped_then = rw(
         &exporter,
         "samples_dropped_total",
@@ -588,7 +579,7 @@ fn a_receiver_down_for_a_while_gets_the_backlog_up_to_the_queue_capacity() {
     let queued = rw(&exporter, "queue_samples", &[]);
     assert!(queued <= 1000.0, "queue over capacity: {queued}");
     assert_eq!(rw(&exporter, "queue_capacity_samples", &[]), 1000.0);
-    let rss_later = rss_kb(exporter.pid());
+    let rss_later = common::faults::rss_kb(exporter.pid());
     assert!(
         rss_later < rss_full + 4096,
         "RSS grew from {rss_full} kB to {rss_later} kB while the queue was full"

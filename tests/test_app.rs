@@ -13,8 +13,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::test_app::{
-    go_float, many_series, py_float, rich_classic, rich_openmetrics, rich_timestamp_ms, FormatMode,
-    TestApp, CLASSIC_CONTENT_TYPE, DEFAULT_HEALTH, GZIP_BOMB_INFLATED, OPENMETRICS_CONTENT_TYPE,
+    churn_series, go_float, many_series, py_float, rich_classic, rich_openmetrics,
+    rich_timestamp_ms, FormatMode, TestApp, CLASSIC_CONTENT_TYPE, DEFAULT_HEALTH,
+    GZIP_BOMB_INFLATED, OPENMETRICS_CONTENT_TYPE,
 };
 use common::{http_get, http_request, promtool_findings, Pki, ScrapeJob, TempPrometheus};
 use flate2::read::GzDecoder;
@@ -599,5 +600,43 @@ fn float_formats_follow_the_clients() {
             (go.to_owned(), py.to_owned()),
             "{v}"
         );
+    }
+}
+
+#[test]
+fn hanging_and_churning_routes() {
+    let app = TestApp::start();
+    app.set_hanging_route("/hang");
+    let mut s = raw_request(&app, "/hang");
+    s.set_read_timeout(Some(Duration::from_millis(700)))
+        .unwrap();
+    let mut buf = [0u8; 64];
+    let err = s.read(&mut buf).expect_err("/hang answered");
+    assert!(matches!(
+        err.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    ));
+    assert_eq!(app.open_connections(), 1);
+    // The client leaving ends the handler.
+    drop(s);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while app.open_connections() > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the hung handler outlived its client"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    app.set_churning_route("/churn", 1000);
+    let bodies: Vec<String> = (0..2)
+        .map(|_| http_get(&app.url("/churn"), &[]).text())
+        .collect();
+    assert_eq!(bodies[0], churn_series(1000, 0));
+    assert_eq!(bodies[1], churn_series(1000, 1));
+    for body in &bodies {
+        let p = parsed(body.as_bytes(), Format::Classic);
+        assert_eq!(p.families.len(), 1);
+        assert_eq!(p.families[0].samples.len(), 1000);
     }
 }

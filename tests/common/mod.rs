@@ -18,6 +18,7 @@
 #![allow(dead_code)]
 
 pub mod dashboards;
+pub mod faults;
 pub mod rules;
 pub mod test_app;
 
@@ -478,12 +479,25 @@ fn pg_isready_path() -> PathBuf {
 /// A command that runs as the `postgres` user when we are root (initdb and the server
 /// refuse to run as root), directly otherwise.
 fn as_postgres(program: &Path) -> Command {
+    as_postgres_in(None, program)
+}
+
+/// [`as_postgres`], inside network namespace `netns` when one is given.
+fn as_postgres_in(netns: Option<&str>, program: &Path) -> Command {
+    let mut prefix: Vec<&std::ffi::OsStr> = Vec::new();
+    if let Some(ns) = netns {
+        prefix.extend(["ip", "netns", "exec", ns].map(std::ffi::OsStr::new));
+    }
     if is_root() {
-        let mut c = Command::new("runuser");
-        c.args(["-u", "postgres", "--"]).arg(program);
-        c
-    } else {
-        Command::new(program)
+        prefix.extend(["runuser", "-u", "postgres", "--"].map(std::ffi::OsStr::new));
+    }
+    match prefix.split_first() {
+        Some((first, rest)) => {
+            let mut c = Command::new(first);
+            c.args(rest).arg(program);
+            c
+        }
+        None => Command::new(program),
     }
 }
 
@@ -604,6 +618,11 @@ fn pg_template(bin: &Path) -> PathBuf {
 /// kills any process left in its data dir and removes the temp dir.
 pub struct TempPostgres {
     port: u16,
+    /// The address it listens on and clients connect to: 127.0.0.1, or the address of
+    /// the network namespace it runs in.
+    host: String,
+    /// The network namespace it runs in ([`TempPostgres::start_in_netns`]).
+    netns: Option<String>,
     /// The major it was asked for, and the dir of the server binaries it runs.
     major: u32,
     bin: PathBuf,
@@ -624,7 +643,20 @@ impl TempPostgres {
     /// Like [`TempPostgres::start`], appending `conf_lines` to postgresql.conf
     /// (e.g. `"max_connections = 20"`).
     pub fn start_with_conf(conf_lines: &[&str]) -> TempPostgres {
-        Self::start_in(DEBIAN_PG_MAJOR, pg_bin_dir(), conf_lines)
+        Self::start_in(DEBIAN_PG_MAJOR, pg_bin_dir(), conf_lines, None)
+    }
+
+    /// Like [`TempPostgres::start`], but the server runs inside `netns` and listens on
+    /// its address only, so [`faults::Netns::cut`] makes it unreachable over TCP
+    /// ([`TempPostgres::psql`] still works: unix sockets are not namespaced). Drop it
+    /// before the namespace.
+    pub fn start_in_netns(netns: &faults::Netns) -> TempPostgres {
+        Self::start_in(
+            DEBIAN_PG_MAJOR,
+            pg_bin_dir(),
+            &[],
+            Some((netns.name(), netns.addr())),
+        )
     }
 
     /// Like [`TempPostgres::start`] with PostgreSQL `major` (one of [`PG_MATRIX`]): Debian's
@@ -639,10 +671,16 @@ impl TempPostgres {
     /// [`TempPostgres::start_with_conf`].
     pub fn start_version_with_conf(major: u32, conf_lines: &[&str]) -> TempPostgres {
         let bin = require_pg_version(major);
-        Self::start_in(major, bin, conf_lines)
+        Self::start_in(major, bin, conf_lines, None)
     }
 
-    fn start_in(major: u32, bin: PathBuf, conf_lines: &[&str]) -> TempPostgres {
+    /// `netns`: the namespace to run in and its address to listen on.
+    fn start_in(
+        major: u32,
+        bin: PathBuf,
+        conf_lines: &[&str],
+        netns: Option<(&str, &str)>,
+    ) -> TempPostgres {
         let template = pg_template(&bin);
         let (dir, root) = pg_dirs("stack-exporter-pg-");
         let data = root.join("data");
@@ -674,9 +712,19 @@ impl TempPostgres {
             writeln!(conf, "{line}").unwrap();
         }
         drop(conf);
+        if netns.is_some() {
+            // Clients come from the host's end of the namespace's link.
+            let mut hba = fs::OpenOptions::new()
+                .append(true)
+                .open(data.join("pg_hba.conf"))
+                .unwrap();
+            writeln!(hba, "host all all samenet trust").unwrap();
+        }
 
         let mut pg = TempPostgres {
             port: 0,
+            host: netns.map_or("127.0.0.1", |(_, addr)| addr).to_owned(),
+            netns: netns.map(|(name, _)| name.to_owned()),
             major,
             bin,
             log: root.join("postgres.log"),
@@ -731,6 +779,8 @@ impl TempPostgres {
         );
         let mut standby = TempPostgres {
             port: 0,
+            host: "127.0.0.1".to_owned(),
+            netns: None,
             major: self.major,
             bin: self.bin.clone(),
             log: root.join("postgres.log"),
@@ -782,12 +832,13 @@ impl TempPostgres {
             .unwrap_or_else(|_| panic!("server_version_num is not a number: {v:?}"))
     }
 
-    /// `postgresql://postgres@127.0.0.1:PORT/postgres`
+    /// `postgresql://postgres@HOST:PORT/postgres` (HOST is 127.0.0.1 unless it runs in a
+    /// network namespace).
     pub fn url(&self) -> String {
-        format!("postgresql://postgres@127.0.0.1:{}/postgres", self.port)
+        format!("postgresql://postgres@{}:{}/postgres", self.host, self.port)
     }
 
-    /// `postgresql://USER:PASSWORD@127.0.0.1:PORT/postgres` (both percent-encoded).
+    /// `postgresql://USER:PASSWORD@HOST:PORT/postgres` (both percent-encoded).
     pub fn url_with(&self, user: &str, password: &str) -> String {
         let enc = |s: &str| -> String {
             s.bytes()
@@ -801,9 +852,10 @@ impl TempPostgres {
                 .collect()
         };
         format!(
-            "postgresql://{}:{}@127.0.0.1:{}/postgres",
+            "postgresql://{}:{}@{}:{}/postgres",
             enc(user),
             enc(password),
+            self.host,
             self.port
         )
     }
@@ -909,7 +961,7 @@ impl TempPostgres {
     /// True while the server accepts connections.
     pub fn is_ready(&self) -> bool {
         Command::new(pg_isready_path())
-            .args(["-q", "-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(["-q", "-h", &self.host, "-p", &self.port.to_string()])
             .status()
             .is_ok_and(|s| s.success())
     }
@@ -939,6 +991,45 @@ impl TempPostgres {
             }
         }
         self.wait_ready();
+    }
+
+    /// Restarts the server as a standby with no primary and `hot_standby = off` (a setting
+    /// only standbys read): it runs, but refuses every connection with SQLSTATE 57P03,
+    /// "the database system is not accepting connections", as a server does while it
+    /// starts up or recovers from a crash. [`TempPostgres::restart_accepting_connections`]
+    /// ends that.
+    pub fn restart_refusing_connections(&self) {
+        self.stop();
+        fs::write(self.data.join("standby.signal"), "").expect("write standby.signal");
+        let mut conf = fs::OpenOptions::new()
+            .append(true)
+            .open(self.data.join("postgresql.conf"))
+            .expect("open postgresql.conf");
+        writeln!(conf, "hot_standby = off").expect("write postgresql.conf");
+        drop(conf);
+        // pg_ctl -w counts a standby as started.
+        if let Err(e) = self.pg_ctl_start() {
+            panic!("could not start PostgreSQL as a standby: {e}");
+        }
+        wait_until(
+            Duration::from_secs(30),
+            "PostgreSQL to refuse connections",
+            // pg_isready: 1 = rejecting connections.
+            || {
+                Command::new(pg_isready_path())
+                    .args(["-q", "-h", &self.host, "-p", &self.port.to_string()])
+                    .status()
+                    .is_ok_and(|s| s.code() == Some(1))
+            },
+        );
+    }
+
+    /// After [`TempPostgres::restart_refusing_connections`]: restarts it as the primary
+    /// it was, accepting connections again.
+    pub fn restart_accepting_connections(&self) {
+        self.stop();
+        fs::remove_file(self.data.join("standby.signal")).expect("remove standby.signal");
+        self.start_again();
     }
 
     /// Simulates a crash: SIGKILL to the postmaster (PID from postmaster.pid), then waits
@@ -992,7 +1083,7 @@ impl TempPostgres {
     }
 
     fn pg_ctl(&self, args: &[&str]) -> Output {
-        as_postgres(&self.bin.join("pg_ctl"))
+        as_postgres_in(self.netns.as_deref(), &self.bin.join("pg_ctl"))
             .current_dir(&self.root)
             .arg("-D")
             .arg(&self.data)
@@ -1004,9 +1095,10 @@ impl TempPostgres {
 
     fn pg_ctl_start(&self) -> Result<(), String> {
         let opts = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "-p {} -k {} -c listen_addresses={} -c fsync=off",
             self.port,
-            self.sock.display()
+            self.sock.display(),
+            self.host
         );
         let log = self.log.to_str().unwrap().to_string();
         let out = self.pg_ctl(&["-l", &log, "-w", "-t", "30", "-o", &opts, "start"]);
@@ -1025,8 +1117,8 @@ impl TempPostgres {
         wait_until(
             Duration::from_secs(30),
             &format!(
-                "PostgreSQL on 127.0.0.1:{} to accept connections",
-                self.port
+                "PostgreSQL on {}:{} to accept connections",
+                self.host, self.port
             ),
             || self.is_ready(),
         );
@@ -2545,6 +2637,14 @@ pub fn metrics(exporter: &ExporterProcess) -> String {
     let r = exporter.get("/metrics");
     assert_eq!(r.status, 200, "/metrics answered {}", r.status);
     r.text()
+}
+
+/// Waits until the sample line starting with `prefix` (see [`sample_value`]) has the
+/// value `want` on the exporter's `/metrics`.
+pub fn wait_for_value(exporter: &ExporterProcess, prefix: &str, want: f64, within: Duration) {
+    wait_until(within, &format!("{prefix} == {want}"), || {
+        sample_value(&metrics(exporter), prefix) == Some(want)
+    });
 }
 
 /// Elliptic-curve key options for `openssl req`: quick to generate.

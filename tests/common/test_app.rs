@@ -26,7 +26,9 @@
 //!   `/redirect?to=PATH`: one 302 to PATH (default `/metrics`).
 //! - `/status/NNN`: that status (200–599) with a short text body.
 //! - `/health`: [`DEFAULT_HEALTH`] as `application/json`, or what [`TestApp::set_health`] set.
-//! - A path given to [`TestApp::set_route`] answers what was set (checked first).
+//! - A path given to [`TestApp::set_route`] answers what was set (checked first); one
+//!   given to [`TestApp::set_hanging_route`] never answers; one given to
+//!   [`TestApp::set_churning_route`] answers [`churn_series`], new series every time.
 //! - Anything else: 404.
 
 use std::collections::HashMap;
@@ -92,10 +94,24 @@ impl RecordedRequest {
     }
 }
 
-struct CustomRoute {
-    status: u16,
-    content_type: String,
-    body: Vec<u8>,
+enum CustomRoute {
+    Fixed {
+        status: u16,
+        content_type: String,
+        body: Vec<u8>,
+    },
+    /// Reads the request and never answers, holding the connection until the client
+    /// leaves: a hung app.
+    Hang,
+    /// [`churn_series`] of `series` series, numbered by `served`, the requests so far.
+    Churn { series: usize, served: u64 },
+}
+
+/// What a custom route answers to one request.
+enum CustomAnswer {
+    Fixed(u16, String, Vec<u8>),
+    Hang,
+    Churn(usize, u64),
 }
 
 struct State {
@@ -212,12 +228,30 @@ impl TestApp {
     pub fn set_route(&self, path: &str, status: u16, content_type: &str, body: &[u8]) {
         self.shared.state().routes.insert(
             path.to_owned(),
-            CustomRoute {
+            CustomRoute::Fixed {
                 status,
                 content_type: content_type.to_owned(),
                 body: body.to_vec(),
             },
         );
+    }
+
+    /// Makes `path` hang: the request is read and never answered, the connection held
+    /// open until the client gives up (an app stuck in a deadlock).
+    pub fn set_hanging_route(&self, path: &str) {
+        self.shared
+            .state()
+            .routes
+            .insert(path.to_owned(), CustomRoute::Hang);
+    }
+
+    /// Makes `path` answer [`churn_series`]`(series, n)` to its n-th request (from 0): a
+    /// classic body whose every series is new on every request.
+    pub fn set_churning_route(&self, path: &str, series: usize) {
+        self.shared
+            .state()
+            .routes
+            .insert(path.to_owned(), CustomRoute::Churn { series, served: 0 });
     }
 
     /// Every request parsed so far, oldest first.
@@ -234,6 +268,11 @@ impl TestApp {
             .filter(|r| r.path == path)
             .cloned()
             .collect()
+    }
+
+    /// Connections open right now (each is served by a thread until it closes).
+    pub fn open_connections(&self) -> usize {
+        self.shared.live.load(Ordering::SeqCst)
     }
 
     pub fn clear_requests(&self) {
@@ -759,16 +798,38 @@ fn respond(conn: &mut Conn, shared: &Shared, req: &RecordedRequest) -> io::Resul
     let custom = shared
         .state()
         .routes
-        .get(&req.path)
-        .map(|r| (r.status, r.content_type.clone(), r.body.clone()));
-    if let Some((status, content_type, body)) = custom {
-        return send(
-            conn,
-            req,
-            status,
-            &[("Content-Type", content_type.as_str())],
-            &body,
-        );
+        .get_mut(&req.path)
+        .map(|route| match route {
+            CustomRoute::Fixed {
+                status,
+                content_type,
+                body,
+            } => CustomAnswer::Fixed(*status, content_type.clone(), body.clone()),
+            CustomRoute::Hang => CustomAnswer::Hang,
+            CustomRoute::Churn { series, served } => {
+                *served += 1;
+                CustomAnswer::Churn(*series, *served - 1)
+            }
+        });
+    match custom {
+        Some(CustomAnswer::Fixed(status, content_type, body)) => {
+            return send(
+                conn,
+                req,
+                status,
+                &[("Content-Type", content_type.as_str())],
+                &body,
+            )
+        }
+        Some(CustomAnswer::Hang) => {
+            while conn.wait(Duration::from_secs(3600)) {}
+            return Ok(());
+        }
+        Some(CustomAnswer::Churn(series, n)) => {
+            let body = churn_series(series, n);
+            return send_metrics(conn, req, CLASSIC_CONTENT_TYPE, body.as_bytes());
+        }
+        None => {}
     }
     match req.path.as_str() {
         "/metrics" => rich_metrics(conn, shared, req),
@@ -1169,6 +1230,22 @@ pub fn many_series(n: usize) -> String {
     );
     for i in 0..n {
         out.push_str(&format!("app_many_series{{i=\"{i}\"}} {i}\n"));
+    }
+    out
+}
+
+/// `n` gauge series that are all new in every `generation`:
+/// `app_churn_series{generation="G",i="0"} 0` … in classic text.
+pub fn churn_series(n: usize, generation: u64) -> String {
+    let mut out = String::with_capacity(100 + n * 48);
+    out.push_str(
+        "# HELP app_churn_series One of many series that exist for one scrape only.\n\
+         # TYPE app_churn_series gauge\n",
+    );
+    for i in 0..n {
+        out.push_str(&format!(
+            "app_churn_series{{generation=\"{generation}\",i=\"{i}\"}} {i}\n"
+        ));
     }
     out
 }

@@ -28,7 +28,7 @@ use tokio_postgres::SimpleQueryRow;
 use crate::config::PgBouncerConfig;
 use crate::model::{labels, MetricFamily};
 use crate::redact::Scrubber;
-use crate::sources::postgres::{simple, tls, Connection};
+use crate::sources::postgres::{simple, timed_out, tls, Connection};
 use crate::sources::sql_columns::text;
 use crate::sources::LogOnce;
 use crate::sources::{error_chain, up_family, ErrorReason, PollError, Source, SourceKind};
@@ -128,6 +128,8 @@ impl PgBouncerSource {
             }
         } else if tls_failure.is_some() {
             ErrorReason::Tls
+        } else if timed_out(error) {
+            ErrorReason::Timeout
         } else if error.is_closed() || connecting {
             ErrorReason::Connect
         } else {

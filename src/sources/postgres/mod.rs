@@ -276,12 +276,18 @@ impl PostgresSource {
         let reason = if let Some(db) = error.as_db_error() {
             // 28000 invalid_authorization_specification, 28P01 invalid_password,
             // 3D000 invalid_catalog_name (no such database: a credentials problem too).
+            // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now: the
+            // server is shutting down, restarting after a crash, starting up or a standby
+            // refusing connections; like a refused connection, it is retried soon.
             match db.code().code() {
                 "28000" | "28P01" | "3D000" if doing.starts_with("connecting") => ErrorReason::Auth,
+                "57P01" | "57P02" | "57P03" => ErrorReason::Connect,
                 _ => ErrorReason::Query,
             }
         } else if tls_failure.is_some() {
             ErrorReason::Tls
+        } else if timed_out(error) {
+            ErrorReason::Timeout
         } else if error.is_closed() || doing.starts_with("connecting") {
             ErrorReason::Connect
         } else {
@@ -301,6 +307,23 @@ impl PostgresSource {
     fn log_once(&mut self, key: String, message: &str) {
         self.logged.warn(key, &self.display_url, message);
     }
+}
+
+/// True when `error` is a connect that got no answer within `connect_timeout` (or the
+/// kernel's own SYN retries): the server is unreachable, not refusing, so it counts as
+/// a timeout as in the other sources, and is not retried at the fast pace of a refused
+/// connection.
+pub(crate) fn timed_out(error: &tokio_postgres::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(e) = source {
+        if e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        source = e.source();
+    }
+    false
 }
 
 /// `sql` with a server-side timeout that ends with the statement's implicit transaction.
