@@ -80,6 +80,22 @@ fn baseline_fds(exporter: &ExporterProcess) -> usize {
     )
 }
 
+/// How every fault ends: `/metrics` answered every request of the load, and the exporter
+/// is back to its fds and to `connections` on the server (`what` counted by `count`).
+fn assert_served_without_leaks(
+    wrk: WrkLoad,
+    exporter: &ExporterProcess,
+    fds: usize,
+    (what, connections, within): (&str, usize, Duration),
+    count: impl FnMut() -> usize,
+) {
+    let report = wrk.finish();
+    eprintln!("wrk: {}", report.summary());
+    report.assert_answered();
+    wait_fds_back(exporter.pid(), fds, SETTLE);
+    wait_count(what, connections, within, count);
+}
+
 /// The pid of our backend while it runs the slow custom query.
 fn our_busy_backend(pg: &TempPostgres) -> Option<i32> {
     pg.psql(
@@ -166,15 +182,11 @@ fn postgres_killed_mid_poll(kill: PgKill) {
         FAULT_SEEN,
     );
     eprintln!("recovered {:?} after the server was back", back.elapsed());
-    let report = wrk.finish();
-    eprintln!("wrk: {}", report.summary());
-    report.assert_answered();
-
-    wait_fds_back(exporter.pid(), fds, SETTLE);
-    wait_count(
-        "the exporter's backends on PostgreSQL",
-        backends,
-        SETTLE,
+    assert_served_without_leaks(
+        wrk,
+        &exporter,
+        fds,
+        ("the exporter's backends on PostgreSQL", backends, SETTLE),
         || exporter_backends(&pg),
     );
 }
@@ -224,15 +236,11 @@ fn postgres_refusing_connections_while_it_starts_up_is_a_connect_failure() {
 
     pg.restart_accepting_connections();
     wait_for_value(&exporter, "pg_up{source=\"db\"}", 1.0, FAULT_SEEN);
-    let report = wrk.finish();
-    eprintln!("wrk: {}", report.summary());
-    report.assert_answered();
-
-    wait_fds_back(exporter.pid(), fds, SETTLE);
-    wait_count(
-        "the exporter's backends on PostgreSQL",
-        backends,
-        SETTLE,
+    assert_served_without_leaks(
+        wrk,
+        &exporter,
+        fds,
+        ("the exporter's backends on PostgreSQL", backends, SETTLE),
         || exporter_backends(&pg),
     );
 }
@@ -287,17 +295,17 @@ fn postgres_unreachable_times_out_recovers_and_leaves_no_orphaned_backend() {
     let back = Instant::now();
     wait_for_value(&exporter, "pg_up{source=\"db\"}", 1.0, FAULT_SEEN);
     eprintln!("recovered {:?} after the link was back", back.elapsed());
-    let report = wrk.finish();
-    eprintln!("wrk: {}", report.summary());
-    report.assert_answered();
-
-    wait_fds_back(exporter.pid(), fds, SETTLE);
     // The abandoned connection's FIN is retransmitted until the link is back; the backend
     // then sees it and exits, leaving only the new connection.
-    wait_count(
-        "the exporter's backends on PostgreSQL after the link came back",
-        backends,
-        Duration::from_secs(90),
+    assert_served_without_leaks(
+        wrk,
+        &exporter,
+        fds,
+        (
+            "the exporter's backends on PostgreSQL after the link came back",
+            backends,
+            Duration::from_secs(90),
+        ),
         || exporter_backends(&pg),
     );
     eprintln!("orphans gone {:?} after the link was back", back.elapsed());
@@ -361,14 +369,13 @@ fn redis_flushed_then_restarted_is_reported_and_recovers_with_one_client() {
     wait_until(FAULT_SEEN, "db3 counted on the new connection", || {
         db_keys("db3") == Some(1.0) && queue_len() == Some(1.0) && db_keys("db0") == Some(0.0)
     });
-    let report = wrk.finish();
-    eprintln!("wrk: {}", report.summary());
-    report.assert_answered();
-
-    wait_fds_back(exporter.pid(), fds, SETTLE);
-    wait_count("the exporter's clients on Redis", clients, SETTLE, || {
-        exporter_redis_clients(&redis)
-    });
+    assert_served_without_leaks(
+        wrk,
+        &exporter,
+        fds,
+        ("the exporter's clients on Redis", clients, SETTLE),
+        || exporter_redis_clients(&redis),
+    );
 }
 
 /// An app exposing `app_many_series` at `/app-metrics`, and an exporter scraping it.
@@ -435,14 +442,13 @@ fn app_fault(reason: &str, fault: impl Fn(&TestApp)) {
     serve_good_body(&app);
     wait_for_value(&exporter, up, 1.0, FAULT_SEEN);
     assert!(metrics(&exporter).contains("app_many_series{"));
-    let report = wrk.finish();
-    eprintln!("wrk: {}", report.summary());
-    report.assert_answered();
-
-    wait_fds_back(exporter.pid(), fds, SETTLE);
-    wait_count("connections open on the app", 0, SETTLE, || {
-        app.open_connections()
-    });
+    assert_served_without_leaks(
+        wrk,
+        &exporter,
+        fds,
+        ("connections open on the app", 0, SETTLE),
+        || app.open_connections(),
+    );
 }
 
 #[test]
