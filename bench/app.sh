@@ -34,14 +34,7 @@ metrics() { curl -sf "http://127.0.0.1:$EXPORTER_PORT/metrics"; }
 # Through a file: awk stopping early must not fail curl (the body is megabytes).
 metric() { metrics >"$dir/scrape.txt" && bench_metric "$dir/scrape.txt" "$1"; }
 
-start_exporter() { # config-file
-  "$BIN" --config.file "$1" --web.listen-address "127.0.0.1:$EXPORTER_PORT" 2>"$dir/exporter.log" &
-  exporter=$!
-  bench_track "$exporter"
-  bench_wait_http "http://127.0.0.1:$EXPORTER_PORT/ready" && return 0
-  cat "$dir/exporter.log" >&2
-  exit 1
-}
+start_exporter() { bench_start_exporter "$1" "$EXPORTER_PORT" "$dir/exporter.log"; } # CONFIG
 stop_exporter() { bench_stop "$exporter"; }
 
 # One table row per format: setup | format | p50 | p99 | requests/s | body bytes.

@@ -323,10 +323,8 @@ postgres: [ { name: pg, url: "postgresql://$OURS_ROLE@127.0.0.1:$PG_PORT/app?ssl
 redis: [ { name: redis, url: "redis://127.0.0.1:$REDIS_PORT" } ]
 CONF
 log "stack_exporter on 127.0.0.1:$OURS_PORT"
-"$BIN" --config.file "$dir/ours.yml" --web.listen-address "127.0.0.1:$OURS_PORT" 2>"$dir/ours.log" &
-ours=$!
-bench_track "$ours"
-bench_wait_http "http://127.0.0.1:$OURS_PORT/ready" || { cat "$dir/ours.log" >&2; exit 1; }
+bench_start_exporter "$dir/ours.yml" "$OURS_PORT" "$dir/ours.log"
+ours=$exporter
 ours_url="http://127.0.0.1:$OURS_PORT/metrics"
 body ours "$ours_url"
 ours_content_type=$(curl -sf -o /dev/null -w '%{content_type}' "$ours_url")
@@ -461,10 +459,8 @@ CONF
   else
     echo "apps: []" >"$dir/scaling.yml"
   fi
-  "$BIN" --config.file "$dir/scaling.yml" --web.listen-address "127.0.0.1:$OURS_PORT" 2>"$dir/scaling.log" &
-  ours=$!
-  bench_track "$ours"
-  bench_wait_http "http://127.0.0.1:$OURS_PORT/ready" || { cat "$dir/scaling.log" >&2; exit 1; }
+  bench_start_exporter "$dir/scaling.yml" "$OURS_PORT" "$dir/scaling.log"
+  ours=$exporter
   if ((n == 0)); then
     sleep 2
     echo "$(bench_series <(curl -sf "$ours_url")) $(bench_rss_kb "$ours") $(bench_hwm_kb "$ours")" >"$dir/scaling-base.txt"

@@ -153,3 +153,14 @@ bench_cpu_ticks() { # PID
 
 bench_rss_kb() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status"; }
 bench_hwm_kb() { awk '$1 == "VmHWM:" { print $2 }' "/proc/$1/status"; }
+
+# Starts our exporter ($BIN) with config file $1 on 127.0.0.1:$2, stderr to $3, and waits
+# until it is ready; its PID in $exporter. Exits with its log if it never gets ready.
+bench_start_exporter() { # CONFIG PORT LOG
+  "$BIN" --config.file "$1" --web.listen-address "127.0.0.1:$2" 2>"$3" &
+  exporter=$!
+  bench_track "$exporter"
+  bench_wait_http "http://127.0.0.1:$2/ready" && return 0
+  cat "$3" >&2
+  exit 1
+}

@@ -70,14 +70,7 @@ rw() { metric "stack_exporter_remote_write_$1"; }
 cpu_ticks() { bench_cpu_ticks "$exporter"; }
 rss_mb() { awk -v kb="$(bench_rss_kb "$exporter")" 'BEGIN { printf "%.1f", kb / 1024 }'; }
 
-start_exporter() { # config
-  "$BIN" --config.file "$1" --web.listen-address "127.0.0.1:$EXPORTER_PORT" 2>"$dir/exporter.log" &
-  exporter=$!
-  bench_track "$exporter"
-  bench_wait_http "http://127.0.0.1:$EXPORTER_PORT/ready" && return 0
-  cat "$dir/exporter.log" >&2
-  exit 1
-}
+start_exporter() { bench_start_exporter "$1" "$EXPORTER_PORT" "$dir/exporter.log"; } # CONFIG
 stop_exporter() { bench_stop "$exporter"; }
 
 app=$(cat <<CONF
