@@ -81,7 +81,16 @@ fn serve(body: &str) -> TestApp {
 /// The derived sample lines of a classic body, as written.
 fn derived(body: &str) -> Vec<&str> {
     body.lines()
-        .filter(|l| l.starts_with("stack_request") || l.starts_with("stack_queue_depth"))
+        .filter(|l| {
+            [
+                "stack_request",
+                "stack_queue_depth",
+                "stack_slow",
+                "stack_exporter_latency",
+            ]
+            .iter()
+            .any(|p| l.starts_with(p))
+        })
         .collect()
 }
 
@@ -101,6 +110,7 @@ fn node_style_app_with_a_signals_block() {
     assert_eq!(
         derived(&out),
         [
+            r#"stack_exporter_latency_threshold_resolved{source="web",team="core"} 1"#,
             r#"stack_queue_depth{source="web",team="core",queue="emails",state="waiting",library="app"} 12"#,
             r#"stack_queue_depth{source="web",team="core",queue="reminders",state="waiting",library="app"} 1"#,
             r#"stack_queue_depth{source="web",team="core",queue="sessions",state="waiting",library="app"} 4"#,
@@ -111,9 +121,12 @@ fn node_style_app_with_a_signals_block() {
             r#"stack_request_duration_seconds_sum{source="web",team="core"} 2"#,
             r#"stack_request_duration_seconds_count{source="web",team="core"} 12"#,
             r#"stack_request_errors_total{source="web",team="core"} 2"#,
+            r#"stack_request_latency_threshold_seconds{source="web",team="core"} 0.05"#,
             r#"stack_requests_total{source="web",team="core",code_class="2xx"} 10"#,
             r#"stack_requests_total{source="web",team="core",code_class="4xx"} 3"#,
             r#"stack_requests_total{source="web",team="core",code_class="5xx"} 2"#,
+            r#"stack_slow_request_bound_seconds{source="web",team="core"} 0.05"#,
+            r#"stack_slow_requests_total{source="web",team="core"} 3"#,
         ],
         "{out}"
     );
@@ -147,20 +160,24 @@ fn go_style_app_is_detected_and_shown_on_the_status_page() {
     assert_eq!(
         derived(&out),
         [
+            r#"stack_exporter_latency_threshold_resolved{source="api",team="core"} 1"#,
             r#"stack_request_duration_seconds_bucket{source="api",team="core",le="0.05"} 20"#,
             r#"stack_request_duration_seconds_bucket{source="api",team="core",le="0.5"} 24"#,
             r#"stack_request_duration_seconds_bucket{source="api",team="core",le="+Inf"} 25"#,
             r#"stack_request_duration_seconds_sum{source="api",team="core"} 3.5"#,
             r#"stack_request_duration_seconds_count{source="api",team="core"} 25"#,
             r#"stack_request_errors_total{source="api",team="core"} 3"#,
+            r#"stack_request_latency_threshold_seconds{source="api",team="core"} 0.05"#,
             r#"stack_requests_total{source="api",team="core",code_class="2xx"} 22"#,
             r#"stack_requests_total{source="api",team="core",code_class="5xx"} 3"#,
+            r#"stack_slow_request_bound_seconds{source="api",team="core"} 0.05"#,
+            r#"stack_slow_requests_total{source="api",team="core"} 5"#,
         ],
         "{out}"
     );
     assert!(
         err.contains("golden signals")
-            && err.contains("http_request_duration_seconds (s, detected)"),
+            && err.contains("http_request_duration_seconds (s, detected); a bucket at the 50ms threshold counts slow requests"),
         "{err}"
     );
     assert_promtool_clean(&out);
@@ -178,8 +195,10 @@ fn go_style_app_is_detected_and_shown_on_the_status_page() {
     });
     let page = exporter.get("/").text();
     for line in [
-        "latency: http_request_duration_seconds (s, detected)",
-        "requests: http_requests_total (detected), by code; errors: code matching 5..",
+        "latency: http_request_duration_seconds (s, detected); a bucket at the 50ms threshold counts slow requests</td>",
+        // promhttp's counter has no handler label here: the page says our scrapes may
+        // be counted.
+        "requests: http_requests_total (detected), by code; errors: code matching 5..; no route label (handler, route, path, http_route, …), so the exporter&#39;s own requests to /metrics are in it if the app counts them",
     ] {
         assert!(page.contains(line), "{line}: {page}");
     }

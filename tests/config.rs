@@ -304,13 +304,16 @@ fn signals_default_to_detection() {
     let c = ok(&app_with(""));
     let s = &c.apps[0].signals;
     assert!(s.detect);
-    assert!(s.latency.is_none() && s.queues.is_empty());
+    assert!(s.latency.histogram.is_none() && s.queues.is_empty() && s.gauges.is_empty());
+    assert_eq!(s.latency.threshold, Duration::from_millis(50));
+    // The exporter's own request to the app, left out of its traffic.
+    assert_eq!(s.own_requests.paths, ["/metrics"]);
     assert!(s.requests.counter.is_none() && s.requests.status_label.is_none());
     assert_eq!(s.requests.errors.pattern, "5..");
     assert!(s.requests.errors.is_match("503") && !s.requests.errors.is_match("1503"));
     let out = c.to_redacted_yaml();
     assert!(
-        out.contains("  signals:\n    requests:\n      errors: 5..\n    detect: true\n"),
+        out.contains("  signals:\n    latency:\n      threshold: 50ms\n    requests:\n      errors: 5..\n    own_request_paths:\n    - /metrics\n    detect: true\n"),
         "{out}"
     );
     // An app with probes only has no signals to show.
@@ -333,10 +336,11 @@ fn signals_block() {
     let s = &c.apps[0].signals;
     assert_eq!(
         s.latency,
-        Some(LatencySignal {
-            histogram: "synckairos_http_request_duration_ms".into(),
+        LatencySignal {
+            histogram: Some("synckairos_http_request_duration_ms".into()),
             unit: Some(TimeUnit::Milliseconds),
-        })
+            threshold: Duration::from_millis(50),
+        }
     );
     assert_eq!(s.requests.counter.as_deref(), Some("http_requests"));
     assert_eq!(s.requests.status_label.as_deref(), Some("status"));
@@ -360,7 +364,7 @@ fn signals_block() {
     let out = c.to_redacted_yaml();
     assert!(
         out.contains(
-            "  signals:\n    latency:\n      histogram: synckairos_http_request_duration_ms\n      unit: ms\n"
+            "  signals:\n    latency:\n      histogram: synckairos_http_request_duration_ms\n      unit: ms\n      threshold: 50ms\n"
         ),
         "{out}"
     );
@@ -373,6 +377,70 @@ fn signals_block() {
     assert!(!c.apps[0].signals.detect);
     let c = ok(&app_with("    signals:\n"));
     assert!(c.apps[0].signals.detect);
+}
+
+#[test]
+fn signals_threshold_gauges_and_own_requests() {
+    let c = ok(&format!(
+        "apps:\n  - name: api\n    metrics_url: [http://app:8000/metrics, http://app:9100/internal/metrics]\n\
+         \x20   probes:\n\
+         \x20     - {{ url: http://app:8000/health/ }}\n\
+         \x20     - {{ url: 'http://app:8000/metrics?probe=1' }}\n\
+         \x20     - {{ url: https://payments.example.com/health }}\n\
+         \x20   signals:\n\
+         \x20     latency: {{ threshold: 250ms }}\n\
+         \x20     exclude_routes: [ app.views.ping, /internal/ping, app.views.ping ]\n\
+         \x20     gauges:\n\
+         \x20       - {{ gauge: app_active_sessions, name: active_sessions }}\n\
+         \x20       - {{ gauge: ws_connections }}\n"
+    ));
+    let s = &c.apps[0].signals;
+    assert_eq!(s.latency.threshold, Duration::from_millis(250));
+    assert!(s.latency.histogram.is_none() && s.detect);
+    // Every metrics URL and each probe of the app's own hosts, once; a probe of
+    // another host is not a request to this app.
+    assert_eq!(
+        s.own_requests.paths,
+        ["/metrics", "/internal/metrics", "/health/"]
+    );
+    assert_eq!(s.own_requests.routes, ["app.views.ping", "/internal/ping"]);
+    let gauges: Vec<(&str, &str)> = (s.gauges.iter())
+        .map(|g| (g.gauge.as_str(), g.name.as_str()))
+        .collect();
+    assert_eq!(
+        gauges,
+        [
+            ("app_active_sessions", "active_sessions"),
+            ("ws_connections", "ws_connections")
+        ]
+    );
+    let out = c.to_redacted_yaml();
+    for part in [
+        "    latency:\n      threshold: 250ms\n",
+        "    gauges:\n    - gauge: app_active_sessions\n      name: active_sessions\n",
+        "    exclude_routes:\n    - app.views.ping\n    - /internal/ping\n",
+        "    own_request_paths:\n    - /metrics\n    - /internal/metrics\n    - /health/\n",
+    ] {
+        assert!(out.contains(part), "{part:?} not in:\n{out}");
+    }
+
+    let e = errs(&app_with(
+        "    signals:\n      latency: { threshold: 0s }\n      exclude_routes: [ '' ]\n      gauges:\n        - { gauge: a_b }\n        - { gauge: c, name: a_b }\n        - { gauge: 'x-y' }\n        - { gauge: d, name: '' }\n",
+    ));
+    assert_eq!(
+        e,
+        [
+            "apps[0].signals.latency.threshold: latency threshold 0s is out of range at config.yaml:5:29; expected more than 0 and at most 10m, e.g. 50ms",
+            "apps[0].signals.gauges[1]: gauge name `a_b` is already used by `a_b` at config.yaml:9:11; give each entry a distinct `name` (their series would be one)",
+            "apps[0].signals.gauges[2].gauge: invalid gauge name `x-y` at config.yaml:10:20; expected a metric name, [a-zA-Z_:][a-zA-Z0-9_:]*",
+            "apps[0].signals.gauges[3].name: name must not be empty at config.yaml:11:29; it is the `gauge` label of stack_app_gauge, e.g. active_sessions",
+            "apps[0].signals.exclude_routes[0]: route must not be empty at config.yaml:6:25; expected a value of the app's route label (handler, route, path, view, …), e.g. `/internal/ping`",
+        ]
+    );
+    let e = one_err(&app_with(
+        "    signals:\n      latency: { threshold: 50 }\n",
+    ));
+    assert_at(&e, "apps[0].signals.latency.threshold", 5, 29);
 }
 
 #[test]
@@ -412,7 +480,12 @@ fn signals_errors_are_located() {
     ));
     assert_at(&e, "apps[0].signals.requests.counter", 5, 28);
     let e = one_err(&app_with("    signals:\n      latency: { unit: ms }\n"));
-    assert!(e.message.contains("missing field `histogram`"), "{e}");
+    assert_at(&e, "apps[0].signals.latency.unit", 5, 24);
+    assert!(
+        e.message
+            .starts_with("`unit` is the unit of a configured `histogram`, and none is set"),
+        "{e}"
+    );
     let e = one_err(&app_with(
         "    signals:\n      requests: { counter: x, code: y }\n",
     ));
@@ -977,7 +1050,12 @@ fn shipped_example_config_loads() {
     );
     assert_eq!(c.apps[0].probes[0].name, "health");
     assert_eq!(c.apps[0].probes[0].expected_status, [200, 204]);
-    assert!(c.apps[0].signals.detect && c.apps[0].signals.latency.is_none());
+    assert!(c.apps[0].signals.detect && c.apps[0].signals.latency.histogram.is_none());
+    assert_eq!(
+        c.apps[0].signals.latency.threshold,
+        Duration::from_millis(50),
+        "the documented threshold is the default"
+    );
     assert_eq!(c.web.listen_address.to_string(), "0.0.0.0:9650");
     let rw = &c.remote_write[0];
     assert_eq!(rw.name, "prometheus");

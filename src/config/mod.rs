@@ -318,19 +318,53 @@ pub struct AppConfig {
 /// detected). A part left `None` is detected when `detect` is on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SignalsConfig {
-    pub latency: Option<LatencySignal>,
+    pub latency: LatencySignal,
     pub requests: RequestsSignal,
     pub queues: Vec<QueueSignal>,
+    /// App gauges re-exposed under one standard name (`stack_app_gauge{gauge}`).
+    pub gauges: Vec<GaugeSignal>,
+    /// The exporter's own requests to the app, left out of the derived signals.
+    pub own_requests: OwnRequests,
     /// Fill what is not configured from the documented list of common names.
     pub detect: bool,
 }
 
-/// The app's latency histogram (a family name, no `_bucket`).
+/// The app's latency histogram and the threshold its slow requests are counted above.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LatencySignal {
-    pub histogram: String,
+    /// A family name, no `_bucket`; `None` is detected.
+    pub histogram: Option<String>,
     /// `None`: taken from the family's UNIT or name suffix at poll time.
     pub unit: Option<TimeUnit>,
+    /// Requests slower than this are "slow" (`stack_slow_requests_total`); detection
+    /// prefers the histogram that can resolve it.
+    pub threshold: Duration,
+}
+
+impl LatencySignal {
+    /// The threshold of the shipped latency alert's SLO (p95 under 50 ms).
+    pub const DEFAULT_THRESHOLD: Duration = Duration::from_millis(50);
+}
+
+/// Which requests to the app are the exporter's own (its scrapes of `metrics_url` and
+/// its probes of the same host) or otherwise not the app's traffic, recognised by the
+/// route label the app's instrumentation puts on each series (see
+/// `sources::http::signals::ROUTE_LABELS`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OwnRequests {
+    /// URL paths the exporter requests (`/metrics`, `/health`), from the config.
+    pub paths: Vec<String>,
+    /// `signals.exclude_routes`: route label values left out as they are written.
+    pub routes: Vec<String>,
+}
+
+/// `signals.gauges[]`: one of the app's gauges, summed over its labels, as
+/// `stack_app_gauge{gauge="<name>"}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GaugeSignal {
+    pub gauge: String,
+    /// The `gauge` label value; the gauge's own name unless configured.
+    pub name: String,
 }
 
 /// The unit of an app's latency histogram.

@@ -352,19 +352,33 @@ struct AppView<'a> {
 // Parts left to detection are left out; `detect` and the error pattern always show.
 #[derive(Serialize)]
 struct SignalsView<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    latency: Option<LatencyView<'a>>,
+    latency: LatencyView<'a>,
     requests: RequestsView<'a>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     queues: Vec<QueueSignalView<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    gauges: Vec<GaugeSignalView<'a>>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    exclude_routes: &'a [String],
+    /// Derived from the app's URLs, so that `--check-config` shows what the signals
+    /// will leave out.
+    own_request_paths: &'a [String],
     detect: bool,
 }
 
 #[derive(Serialize)]
 struct LatencyView<'a> {
-    histogram: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    histogram: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     unit: Option<&'static str>,
+    threshold: String,
+}
+
+#[derive(Serialize)]
+struct GaugeSignalView<'a> {
+    gauge: &'a str,
+    name: &'a str,
 }
 
 #[derive(Serialize)]
@@ -388,10 +402,11 @@ struct QueueSignalView<'a> {
 
 fn signals(s: &SignalsConfig) -> SignalsView<'_> {
     SignalsView {
-        latency: s.latency.as_ref().map(|l| LatencyView {
-            histogram: &l.histogram,
-            unit: l.unit.map(|u| u.as_str()),
-        }),
+        latency: LatencyView {
+            histogram: s.latency.histogram.as_deref(),
+            unit: s.latency.unit.map(|u| u.as_str()),
+            threshold: humantime::format_duration(s.latency.threshold).to_string(),
+        },
         requests: RequestsView {
             counter: s.requests.counter.as_deref(),
             status_label: s.requests.status_label.as_deref(),
@@ -411,6 +426,14 @@ fn signals(s: &SignalsConfig) -> SignalsView<'_> {
                 }
             })
             .collect(),
+        gauges: (s.gauges.iter())
+            .map(|g| GaugeSignalView {
+                gauge: &g.gauge,
+                name: &g.name,
+            })
+            .collect(),
+        exclude_routes: &s.own_requests.routes,
+        own_request_paths: &s.own_requests.paths,
         detect: s.detect,
     }
 }

@@ -280,6 +280,8 @@ pub(crate) struct RawSignals {
     pub latency: Option<RawLatencySignal>,
     pub requests: Option<RawRequestsSignal>,
     pub queues: Option<Vec<RawQueueSignal>>,
+    pub gauges: Option<Vec<RawGaugeSignal>>,
+    pub exclude_routes: Option<Vec<Text>>,
     pub detect: Option<Flag>,
 }
 
@@ -287,8 +289,9 @@ pub(crate) struct RawSignals {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawLatencySignal {
-    pub histogram: Text,
+    pub histogram: Option<Text>,
     pub unit: Option<Text>,
+    pub threshold: Option<Dur>,
 }
 
 /// `apps[].signals.requests`: every field optional; an absent counter or status label is
@@ -309,6 +312,14 @@ pub(crate) struct RawQueueSignal {
     pub queue_label: Option<Text>,
     pub queue: Option<Text>,
     pub state: Option<Text>,
+}
+
+/// `apps[].signals.gauges[]`: one of the app's gauges as `stack_app_gauge{gauge}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawGaugeSignal {
+    pub gauge: Text,
+    pub name: Option<Text>,
 }
 
 /// `apps[].scrape`: bounds on what one `metrics_url` may answer.

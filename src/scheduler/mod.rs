@@ -35,7 +35,8 @@ pub enum SourceSpec {
     Postgres(PostgresConfig),
     PgBouncer(PgBouncerConfig),
     Redis(RedisConfig),
-    App(AppConfig),
+    /// Boxed: an app's config (probes, signals) is several times the others'.
+    App(Box<AppConfig>),
 }
 
 impl SourceSpec {
@@ -47,7 +48,13 @@ impl SourceSpec {
             .map(SourceSpec::Postgres)
             .chain(config.pgbouncer.iter().cloned().map(SourceSpec::PgBouncer))
             .chain(config.redis.iter().cloned().map(SourceSpec::Redis))
-            .chain(config.apps.iter().cloned().map(SourceSpec::App))
+            .chain(
+                config
+                    .apps
+                    .iter()
+                    .cloned()
+                    .map(|a| SourceSpec::App(Box::new(a))),
+            )
             .collect()
     }
 

@@ -75,7 +75,13 @@ impl Builder {
             }
             probes.push(probe);
         }
-        let signals = self.signals(raw.signals, urls_given, &p.key("signals"));
+        let signals = self.signals(
+            raw.signals,
+            urls_given,
+            &metrics,
+            &probes,
+            &p.key("signals"),
+        );
         AppConfig {
             common,
             metrics,
