@@ -186,3 +186,171 @@ fn every_alert_has_a_pending_and_a_firing_test() {
         assert!(firing.contains(name), "{name}: no case where it fires");
     }
 }
+
+/// The rule files Prometheus must load: every `alerts/*.rules.yml`, as names.
+fn shipped_rule_file_names() -> Vec<String> {
+    rule_files()
+        .iter()
+        .map(|p| p.file_name().and_then(|n| n.to_str()).expect("UTF-8 name"))
+        .filter(|n| n.ends_with(".rules.yml"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Every path under `alerts/` named in `text` (`alerts/x.rules.yml`,
+/// `/etc/prometheus/alerts/x.rules.yml`, `../alerts/*.rules.yml`, `alerts/tests/*.test.yml`),
+/// as the part after `alerts/`, with the line it is on.
+fn alerts_paths(text: &str) -> Vec<(String, String)> {
+    let re = regex::Regex::new(r"alerts/([A-Za-z0-9_.*/-]*\.yml)\b").expect("regex");
+    text.lines()
+        .flat_map(|line| {
+            re.captures_iter(line)
+                .map(|c| (c[1].to_owned(), line.trim().to_owned()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Whether `pattern` (a path under `alerts/`, `*` matching within one path component)
+/// names at least one file of the repository's `alerts/`.
+fn names_existing_files(pattern: &str) -> bool {
+    let re = format!(
+        "^{}$",
+        pattern
+            .split('*')
+            .map(regex::escape)
+            .collect::<Vec<_>>()
+            .join("[^/]*")
+    );
+    let re = regex::Regex::new(&re).expect("glob regex");
+    let dir = root().join("alerts");
+    let mut stack = vec![dir.clone()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{d:?}: {e}")) {
+            let path = entry.expect("read_dir entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Some(rel) = path.strip_prefix(&dir).ok().and_then(|r| r.to_str()) {
+                if re.is_match(rel) {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}
+
+/// The problems of one install guide: file names it gives that do not exist, `install`
+/// lines whose destination renames the file, rule files it does not install.
+fn install_guide_problems(what: &str, text: &str, rule_names: &[String]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (path, line) in alerts_paths(text) {
+        if !names_existing_files(&path) {
+            problems.push(format!(
+                "{what} names alerts/{path}, which does not exist: {line}"
+            ));
+        }
+    }
+    let installs: Vec<String> = text
+        .lines()
+        .map(|l| l.trim_start_matches(|c: char| c == '#' || c.is_whitespace()))
+        .filter(|l| l.starts_with("install ") || l.starts_with("sudo install "))
+        .map(str::to_owned)
+        .collect();
+    for line in &installs {
+        let names: Vec<String> = alerts_paths(line).into_iter().map(|(p, _)| p).collect();
+        if names.windows(2).any(|w| w[0] != w[1]) {
+            problems.push(format!(
+                "{what}: the installed name differs from the file's: {line}"
+            ));
+        }
+    }
+    for name in rule_names {
+        let source = format!(" alerts/{name} ");
+        if !installs.iter().any(|l| l.contains(&source)) {
+            problems.push(format!("{what} does not install alerts/{name}"));
+        }
+    }
+    problems
+}
+
+/// docs/deploy/prometheus.md and the comments of deploy/prometheus.yml tell how to install
+/// the rules: they install every rule file (the dashboards need the recording rules of
+/// stack.rules.yml; the other files' alerts are lost otherwise), under its own name, and
+/// name no file that does not exist. A rule file added to alerts/ and forgotten there
+/// fails here.
+#[test]
+fn the_prometheus_install_guides_install_every_rule_file() {
+    let names = shipped_rule_file_names();
+    assert!(!names.is_empty(), "no alerts/*.rules.yml");
+    let mut problems = Vec::new();
+    // deploy/prometheus.yml loads `alerts/*.rules.yml`: a rule file named otherwise
+    // would pass promtool here and never be loaded.
+    for file in rule_files() {
+        if !file.to_string_lossy().ends_with(".rules.yml") {
+            problems.push(format!(
+                "{file:?}: rule files end in .rules.yml, which deploy/prometheus.yml loads"
+            ));
+        }
+    }
+    let doc = std::fs::read_to_string(root().join("docs/deploy/prometheus.md")).expect("doc");
+    problems.extend(install_guide_problems(
+        "docs/deploy/prometheus.md",
+        &doc,
+        &names,
+    ));
+    let config = std::fs::read_to_string(root().join("deploy/prometheus.yml")).expect("config");
+    let comments: String = config
+        .lines()
+        .filter(|l| l.trim_start().starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    problems.extend(install_guide_problems(
+        "deploy/prometheus.yml (comments)",
+        &comments,
+        &names,
+    ));
+    // Its rule_files patterns too name files that exist.
+    let settings: String = config
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    for (path, line) in alerts_paths(&settings) {
+        if !names_existing_files(&path) {
+            problems.push(format!(
+                "deploy/prometheus.yml names alerts/{path}, which does not exist: {line}"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn install_guide_check_finds_what_it_should() {
+    let names = vec!["a.rules.yml".to_owned(), "b.rules.yml".to_owned()];
+    // The old page: one file installed, a test file that does not exist.
+    let old = "sudo install -D -m 0644 alerts/a.rules.yml /etc/prometheus/alerts/a.rules.yml\n\
+               `alerts/stack_exporter.rules.test.yml` is its suite\n";
+    let problems = install_guide_problems("old", old, &names);
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("does not install alerts/b.rules.yml")),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("alerts/stack_exporter.rules.test.yml, which does not exist")),
+        "{problems:?}"
+    );
+    let renamed = "#   install -D alerts/a.rules.yml /etc/prometheus/alerts/x.rules.yml\n";
+    assert!(install_guide_problems("renamed", renamed, &names[..1])
+        .iter()
+        .any(|p| p.contains("installed name differs")));
+    assert!(names_existing_files("*.rules.yml"));
+    assert!(names_existing_files("tests/*.test.yml"));
+    assert!(!names_existing_files("*.test.yml"));
+    assert!(!names_existing_files("stack_exporter.rules.test.yml"));
+}
