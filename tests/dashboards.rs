@@ -1,26 +1,35 @@
 //! The Grafana dashboards in `dashboards/`: their structure (importable Classic JSON,
-//! variables, every selector filtered by `$job` and `$source`, `$__rate_interval`, units,
-//! the thresholds of the alerts in `alerts/` drawn), and every query accepted by a real
-//! Prometheus. That every panel returns data from a real stack, and computes what its
-//! alert does, is tests/e2e.rs.
+//! variables, every selector filtered by `$job` and `$source`, the exporter's own
+//! `process_*` picked with `source=""`, `$__rate_interval`, units, the thresholds of the
+//! alerts in `alerts/` drawn, the recording rules they read recorded there), and every
+//! query accepted by a real Prometheus. Against real components: the process panels show
+//! one series per exporter when an app re-exposes its own `process_*`, and the PgBouncer
+//! dashboard covers the pools of a real PgBouncer. That every panel returns data from a
+//! real stack, and computes what its alert does, is tests/e2e.rs.
 
 mod common;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use common::dashboards::{
-    all, dashboards_dir, expand, is_layout, panels, queries, query, title, ALERT_PANELS, DASHBOARDS,
+    all, by_uid, dashboards_dir, expand, is_layout, panels, queries, query, title, ALERT_PANELS,
+    DASHBOARDS,
 };
-use common::rules::{alert_expr, measure_and_threshold};
-use common::TempPrometheus;
+use common::pgbouncer_users::{APP, STATS};
+use common::rules::{alert_expr, groups, measure_and_threshold};
+use common::{vector_samples, ExporterProcess, TempPgBouncer, TempPostgres, TempPrometheus};
 
 /// The data source every panel and target uses: the `datasource` variable.
 const DS_UID: &str = "${datasource}";
 
 /// Series without a `source` label: the exporter's process-wide self-metrics
-/// (`process_*`, `stack_exporter_build_info`, `stack_exporter_config_*`,
+/// (`stack_exporter_build_info`, `stack_exporter_config_*`,
 /// `stack_exporter_remote_write_*`: per endpoint, not per source) and the series
 /// Prometheus adds per target (`up`, `scrape_*`). Their selectors filter by `job` only: a
 /// `source` matcher would hide them as soon as one source is selected.
@@ -28,7 +37,6 @@ fn has_no_source_label(metric: &str) -> bool {
     metric == "up"
         || metric == "stack_exporter_build_info"
         || [
-            "process_",
             "stack_exporter_config_",
             "stack_exporter_remote_write_",
             "scrape_",
@@ -36,6 +44,16 @@ fn has_no_source_label(metric: &str) -> bool {
         .iter()
         .any(|p| metric.starts_with(p))
 }
+
+/// `process_*`: the exporter's own carry no `source` label, but an app source re-exposes
+/// the app's own `process_*` (most client libraries write them) with `source="<app>"`.
+/// Their selectors filter by `job` and pick the exporter's alone with `source=""`.
+fn is_process_metric(metric: &str) -> bool {
+    metric.starts_with("process_")
+}
+
+/// The only source matcher a `process_*` selector may have.
+const EXPORTER_ONLY: &str = r#"source="""#;
 
 fn variable<'a>(d: &'a Value, name: &str) -> Option<&'a Value> {
     d["templating"]["list"]
@@ -245,7 +263,15 @@ fn check_expr(expr: &str) -> Vec<String> {
             problems.push(format!("`{name}{{{inner}}}` lacks job=~\"$job\""));
         }
         let source = m.iter().any(|m| m == r#"source=~"$source""#);
-        if has_no_source_label(name) {
+        if is_process_metric(name) {
+            let sources: Vec<&String> = m.iter().filter(|m| m.starts_with("source")).collect();
+            if sources != [EXPORTER_ONLY] {
+                problems.push(format!(
+                    "`{name}{{{inner}}}` must pick the exporter's own process with \
+                     {EXPORTER_ONLY} alone (an app's re-exposed {name} has source=\"<app>\")"
+                ));
+            }
+        } else if has_no_source_label(name) {
             if m.iter().any(|m| m.starts_with("source")) {
                 problems.push(format!(
                     "`{name}` has no source label: a source matcher would hide it"
@@ -269,7 +295,12 @@ fn check_expr(expr: &str) -> Vec<String> {
         .replace("$__rate_interval", "")
         .replace("$source", "")
         .replace("$job", "");
-    if rest.contains('$') {
+    // `$1`, `$2`… are label_replace's references to its regex's groups: Grafana leaves them
+    // alone (there is no variable named by a digit).
+    let variable = rest
+        .match_indices('$')
+        .any(|(i, _)| !rest[i + 1..].starts_with(|c: char| c.is_ascii_digit()));
+    if variable {
         problems.push("a variable other than $job, $source, $__rate_interval".into());
     }
     problems
@@ -289,8 +320,27 @@ fn the_selector_scan_finds_what_it_must() {
     assert!(check_expr(r#"rate(a{job=~"$job", source=~"$source"}[$__rate_interval])"#).is_empty());
     assert!(!check_expr(r#"rate(a{job=~"$job"}[5m])"#).is_empty());
     assert!(!check_expr(r#"a{job=~"$job", source=~"$source"} / b"#).is_empty());
-    assert!(check_expr(r#"process_open_fds{job=~"$job"}"#).is_empty());
+    assert!(check_expr(r#"up{job=~"$job"}"#).is_empty());
+    assert!(!check_expr(r#"up{job=~"$job", source=~"$source"}"#).is_empty());
+    assert!(!check_expr(r#"up{job=~"$job", source=""}"#).is_empty());
+    // The exporter's own process: source="" and nothing else about the source.
+    assert!(check_expr(r#"process_open_fds{job=~"$job", source=""}"#).is_empty());
+    assert!(check_expr(
+        r#"rate(process_cpu_seconds_total{source="",job=~"$job"}[$__rate_interval])"#
+    )
+    .is_empty());
+    assert!(!check_expr(r#"process_open_fds{job=~"$job"}"#).is_empty());
     assert!(!check_expr(r#"process_open_fds{job=~"$job", source=~"$source"}"#).is_empty());
+    assert!(
+        !check_expr(r#"process_open_fds{job=~"$job", source="", source=~"$source"}"#).is_empty()
+    );
+    assert!(!check_expr(r#"process_open_fds{job=~"$job", source=~""}"#).is_empty());
+    // label_replace's group references are not variables; anything else with a `$` is.
+    assert!(check_expr(
+        r#"label_replace(a{job=~"$job", source=~"$source"}, "d", "$1", "n", "(.+)")"#
+    )
+    .is_empty());
+    assert!(!check_expr(r#"a{job=~"$job", source=~"$source", instance=~"$instance"}"#).is_empty());
 }
 
 #[test]
@@ -537,4 +587,467 @@ fn every_query_is_valid_promql() {
         .filter_map(|(what, q)| query(&prom, q).err().map(|e| format!("{what}: {e}\n  {q}")))
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. The series the dashboards read exist: recording rules, alert measures
+// ---------------------------------------------------------------------------------------
+
+/// Every selector of a query: (metric name, matchers).
+fn selectors(expr: &str) -> Vec<(String, Vec<String>)> {
+    scan(expr)
+        .unwrap_or_else(|e| panic!("{e}: {expr}"))
+        .selectors
+        .into_iter()
+        .map(|(name, inner)| (name, inner.as_deref().map(matchers).unwrap_or_default()))
+        .collect()
+}
+
+#[test]
+fn every_recording_rule_a_dashboard_reads_is_in_alerts() {
+    let recorded: BTreeSet<String> = groups().into_iter().flat_map(|(_, _, r)| r).collect();
+    let mut read = BTreeSet::new();
+    let mut problems = Vec::new();
+    for (file, d) in all() {
+        for (pt, r, expr) in queries(&d) {
+            // `level:metric:operation`: only recording rules have colons in their names.
+            for (name, _) in selectors(&expr)
+                .into_iter()
+                .filter(|(n, _)| n.contains(':'))
+            {
+                if !recorded.contains(&name) {
+                    problems.push(format!(
+                        "{file} {pt:?} {r}: `{name}` is recorded by no rule in alerts/"
+                    ));
+                }
+                read.insert(name);
+            }
+        }
+    }
+    assert!(
+        read.contains("job_source:stack_slow_request_ratio:rate5m"),
+        "the overview no longer reads the slow share: {read:?}"
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The panels of ALERT_PANELS select, in one query, every series their alert's measure
+/// selects, with the measure's own matchers (`state="waiting"`): the static half of
+/// tests/e2e.rs's "computes the same values".
+#[test]
+fn alert_panels_select_what_their_alert_measures() {
+    let mut problems = Vec::new();
+    for (uid, pt, alert) in ALERT_PANELS {
+        let (measure, _) = measure_and_threshold(&alert_expr(alert));
+        let wanted = selectors(&measure);
+        assert!(!wanted.is_empty(), "{alert}: no selector in `{measure}`");
+        let d = by_uid(uid);
+        let Some(p) = panels(&d).into_iter().find(|p| title(p) == *pt) else {
+            problems.push(format!("{uid}: no panel {pt:?}"));
+            continue;
+        };
+        let selects_all = p["targets"].as_array().into_iter().flatten().any(|t| {
+            let got = selectors(t["expr"].as_str().unwrap_or(""));
+            wanted.iter().all(|(name, want)| {
+                got.iter()
+                    .any(|(n, m)| n == name && want.iter().all(|w| m.contains(w)))
+            })
+        });
+        if !selects_all {
+            problems.push(format!(
+                "{uid}: no query of panel {pt:?} selects what {alert} measures: `{measure}`"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+// ---------------------------------------------------------------------------------------
+// 4. Process panels: the exporter's own process only
+// ---------------------------------------------------------------------------------------
+
+/// The panel queries selecting `process_*`: (file, panel title, legend, expr).
+fn process_queries() -> Vec<(&'static str, String, String, String)> {
+    let mut out = Vec::new();
+    for (file, d) in all() {
+        for p in panels(&d).into_iter().filter(|p| !is_layout(p)) {
+            for t in p["targets"].as_array().into_iter().flatten() {
+                let expr = t["expr"].as_str().unwrap_or("");
+                if selectors(expr).iter().any(|(n, _)| is_process_metric(n)) {
+                    out.push((
+                        file,
+                        title(p).to_string(),
+                        t["legendFormat"].as_str().unwrap_or("").to_string(),
+                        expr.to_string(),
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn process_selectors_pick_the_exporter_alone_and_name_the_instance() {
+    let found = process_queries();
+    let titles: BTreeSet<&str> = found.iter().map(|(_, t, _, _)| t.as_str()).collect();
+    for want in ["Uptime", "Memory", "CPU", "Open file descriptors"] {
+        assert!(
+            titles.contains(want),
+            "no process panel {want:?}: {titles:?}"
+        );
+    }
+    let mut problems = Vec::new();
+    for (file, pt, legend, expr) in &found {
+        for (name, m) in selectors(expr) {
+            if is_process_metric(&name) && !m.iter().any(|m| m == EXPORTER_ONLY) {
+                problems.push(format!(
+                    "{file} {pt:?}: `{name}` without {EXPORTER_ONLY}: {expr}"
+                ));
+            }
+        }
+        if !legend.contains("{{instance}}") {
+            problems.push(format!(
+                "{file} {pt:?}: legend {legend:?} does not name the instance"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Two real exporters scraped by a real Prometheus; the second has an app source whose
+/// app is the first exporter, so it re-exposes that process's `process_*` with
+/// `source="app"`, as an instrumented app's are. Every process query of every dashboard
+/// shows exactly one series per exporter, none of them the app's.
+#[test]
+fn process_panels_show_one_series_per_exporter() {
+    let config = "defaults: { interval: 1s, timeout: 900ms }\napps: []\n";
+    let app = ExporterProcess::start(config, &[]);
+    let exporter = ExporterProcess::start(
+        &format!(
+            "defaults: {{ interval: 1s, timeout: 900ms }}\n\
+             apps:\n  - {{ name: app, metrics_url: \"{}/metrics\" }}\n",
+            app.url()
+        ),
+        &[],
+    );
+    let prom = TempPrometheus::start("stack", &[app.addr(), exporter.addr()]);
+    let instances: BTreeSet<String> = [app.addr(), exporter.addr()].map(String::from).into();
+
+    // The situation of the issue: the app's process_* are there beside the exporters'.
+    prom.wait_for(
+        r#"process_resident_memory_bytes{job="stack", source="app"}"#,
+        |a| !vector_samples(a).is_empty(),
+        Duration::from_secs(30),
+    );
+    prom.wait_for(
+        r#"count(process_start_time_seconds{job="stack", source=""})"#,
+        |a| vector_samples(a).first().is_some_and(|(_, v)| *v == 2.0),
+        Duration::from_secs(30),
+    );
+    let found = process_queries();
+    assert!(found.len() >= 5, "{found:?}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut problems = Vec::new();
+        for (file, pt, _, expr) in &found {
+            let q = expand(expr, "stack", ".*");
+            let samples = vector_samples(&query(&prom, &q).unwrap());
+            let got: Vec<&String> = samples
+                .iter()
+                .filter_map(|(l, _)| l.get("instance"))
+                .collect();
+            let distinct: BTreeSet<String> = got.iter().map(|i| i.to_string()).collect();
+            if got.len() != 2
+                || distinct != instances
+                || samples.iter().any(|(l, _)| l.contains_key("source"))
+            {
+                problems.push(format!("{file} {pt:?}: {samples:?}\n  {q}"));
+            }
+            // The same query without source="" draws the app's process too: the fixture
+            // has what the filter is for.
+            let unfiltered = q.replace(&format!(", {EXPORTER_ONLY}"), "");
+            if unfiltered != q {
+                let all = vector_samples(&query(&prom, &unfiltered).unwrap());
+                if all.len() <= samples.len() {
+                    problems.push(format!(
+                        "{file} {pt:?}: without {EXPORTER_ONLY} only {all:?}"
+                    ));
+                }
+            }
+        }
+        if problems.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not one series per exporter ({instances:?}):\n{}",
+            problems.join("\n")
+        );
+        thread::sleep(Duration::from_millis(500));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 5. PgBouncer: the pools, per database and user
+// ---------------------------------------------------------------------------------------
+
+/// What the PgBouncer dashboard must show: (what, the series one query combines, exactly;
+/// the labels its result keeps and its legend names). Names as served by
+/// src/sources/pgbouncer (those of prometheus-community/pgbouncer_exporter).
+const PGBOUNCER_COVERAGE: &[(&str, &[&str], &[&str])] = &[
+    ("up", &["pgbouncer_up"], &["source"]),
+    ("version", &["pgbouncer_version_info"], &["version"]),
+    (
+        "client active connections",
+        &["pgbouncer_pools_client_active_connections"],
+        &["database", "user"],
+    ),
+    (
+        "client waiting connections",
+        &["pgbouncer_pools_client_waiting_connections"],
+        &["database", "user"],
+    ),
+    (
+        "server active connections",
+        &["pgbouncer_pools_server_active_connections"],
+        &["database", "user"],
+    ),
+    (
+        "server idle connections",
+        &["pgbouncer_pools_server_idle_connections"],
+        &["database", "user"],
+    ),
+    (
+        "server used connections",
+        &["pgbouncer_pools_server_used_connections"],
+        &["database", "user"],
+    ),
+    (
+        "longest client wait",
+        &["pgbouncer_pools_client_maxwait_seconds"],
+        &["database", "user"],
+    ),
+    (
+        "pool utilisation",
+        &[
+            "pgbouncer_pools_server_active_connections",
+            "pgbouncer_databases_pool_size",
+        ],
+        &["database", "user"],
+    ),
+    (
+        "queries per second",
+        &["pgbouncer_stats_totals_queries_pooled_total"],
+        &["database"],
+    ),
+    (
+        "transactions per second",
+        &["pgbouncer_stats_totals_sql_transactions_pooled_total"],
+        &["database"],
+    ),
+    (
+        "average query time",
+        &[
+            "pgbouncer_stats_totals_queries_duration_seconds_total",
+            "pgbouncer_stats_totals_queries_pooled_total",
+        ],
+        &["database"],
+    ),
+    (
+        "average transaction time",
+        &[
+            "pgbouncer_stats_totals_server_in_transaction_seconds_total",
+            "pgbouncer_stats_totals_sql_transactions_pooled_total",
+        ],
+        &["database"],
+    ),
+    (
+        "bytes in",
+        &["pgbouncer_stats_totals_received_bytes_total"],
+        &["database"],
+    ),
+    (
+        "bytes out",
+        &["pgbouncer_stats_totals_sent_bytes_total"],
+        &["database"],
+    ),
+];
+
+/// The PgBouncer dashboard's queries that show `what` of [`PGBOUNCER_COVERAGE`]: those
+/// selecting exactly its series, with a legend naming its labels. (panel title, expr)
+fn pgbouncer_queries(d: &Value, what: &str) -> Vec<(String, String)> {
+    let (_, series, labels) = PGBOUNCER_COVERAGE
+        .iter()
+        .find(|c| c.0 == what)
+        .unwrap_or_else(|| panic!("{what} is not in PGBOUNCER_COVERAGE"));
+    let want: BTreeSet<&str> = series.iter().copied().collect();
+    let mut out = Vec::new();
+    for p in panels(d).into_iter().filter(|p| !is_layout(p)) {
+        for t in p["targets"].as_array().into_iter().flatten() {
+            let expr = t["expr"].as_str().unwrap_or("");
+            let legend = t["legendFormat"].as_str().unwrap_or("");
+            let names = selectors(expr);
+            let got: BTreeSet<&str> = names.iter().map(|(n, _)| n.as_str()).collect();
+            if got == want
+                && labels
+                    .iter()
+                    .all(|l| legend.contains(&format!("{{{{{l}}}}}")))
+            {
+                out.push((title(p).to_string(), expr.to_string()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_pgbouncer_dashboard_covers_the_pools() {
+    let d = by_uid("stack-pgbouncer");
+    let missing: Vec<&str> = PGBOUNCER_COVERAGE
+        .iter()
+        .filter(|(what, _, _)| pgbouncer_queries(&d, what).is_empty())
+        .map(|(what, _, _)| *what)
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "the PgBouncer dashboard lacks: {missing:?}"
+    );
+    // The averages are duration over count, not the other way round.
+    for what in ["average query time", "average transaction time"] {
+        for (t, expr) in pgbouncer_queries(&d, what) {
+            let (num, den) = expr
+                .split_once(" / ")
+                .unwrap_or_else(|| panic!("{t:?}: {expr}"));
+            assert!(
+                num.contains("_seconds_total") && !den.contains("_seconds_total"),
+                "{t:?}: not duration / count: {expr}"
+            );
+        }
+    }
+    // It reads PgBouncer's series only (that the exporter serves each of them is
+    // the_pgbouncer_dashboard_shows_a_real_pgbouncer).
+    for (_, _, expr) in queries(&d) {
+        for (name, _) in selectors(&expr) {
+            assert!(
+                name.starts_with("pgbouncer_"),
+                "{name} in the PgBouncer dashboard: {expr}"
+            );
+        }
+    }
+}
+
+/// A real PgBouncer (Debian's 1.18) in front of a real PostgreSQL, with traffic through
+/// it, polled by the exporter and scraped by a real Prometheus: every query of the
+/// PgBouncer dashboard returns data, the pool and traffic queries per database (and user),
+/// the averages finite numbers in a plausible range.
+#[test]
+fn the_pgbouncer_dashboard_shows_a_real_pgbouncer() {
+    let pg = TempPostgres::start();
+    // A limit on server connections per database, for the dashed max_connections line.
+    let bouncer = Arc::new(TempPgBouncer::start_with(&pg, &["max_db_connections = 50"]));
+    let exporter = ExporterProcess::start(
+        &format!(
+            "defaults: {{ interval: 1s, timeout: 900ms }}\n\
+             pgbouncer:\n  - {{ name: bouncer, url: \"{}\" }}\n",
+            bouncer.url(STATS, "pgbouncer")
+        ),
+        &[],
+    );
+    let prom = TempPrometheus::start("stack", &[exporter.addr()]);
+
+    // Queries through the pooler until the checks are done (at most two minutes).
+    let stop = Arc::new(AtomicBool::new(false));
+    let traffic = {
+        let (bouncer, stop) = (Arc::clone(&bouncer), Arc::clone(&stop));
+        thread::spawn(move || {
+            let until = Instant::now() + Duration::from_secs(120);
+            let mut errors = Vec::new();
+            while !stop.load(Ordering::Relaxed) && Instant::now() < until {
+                let sql = "SELECT pg_sleep(0.01); BEGIN; SELECT count(*) FROM pg_class; COMMIT";
+                if let Err(e) = bouncer.try_psql(APP, "postgres", sql) {
+                    errors.push(e);
+                }
+                thread::sleep(Duration::from_millis(50));
+            }
+            errors
+        })
+    };
+
+    let d = by_uid("stack-pgbouncer");
+    let all: Vec<(String, String, String)> = queries(&d);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut last: BTreeMap<String, String>;
+    loop {
+        last = BTreeMap::new();
+        for (pt, r, expr) in &all {
+            let q = expand(expr, "stack", ".*");
+            let answer = query(&prom, &q).unwrap_or_else(|e| panic!("{pt:?} {r}: {e}\n  {q}"));
+            let samples = vector_samples(&answer);
+            let finite = samples.iter().filter(|(_, v)| v.is_finite()).count();
+            if samples.is_empty() || finite == 0 {
+                last.insert(format!("{pt:?} {r}"), format!("{samples:?}\n  {q}"));
+            }
+        }
+        if last.is_empty() || Instant::now() >= deadline {
+            break;
+        }
+        thread::sleep(Duration::from_millis(500));
+    }
+    let mut problems: Vec<String> = last
+        .iter()
+        .map(|(what, got)| format!("{what}: no data: {got}"))
+        .collect();
+
+    // Coverage: per database (and user), with the app's database among them.
+    for (what, _, labels) in PGBOUNCER_COVERAGE {
+        for (pt, expr) in pgbouncer_queries(&d, what) {
+            let q = expand(&expr, "stack", ".*");
+            let samples = vector_samples(&query(&prom, &q).unwrap());
+            let keeps = |l: &BTreeMap<String, String>| labels.iter().all(|k| l.contains_key(*k));
+            if samples.is_empty() || !samples.iter().all(|(l, _)| keeps(l)) {
+                problems.push(format!(
+                    "{what} ({pt:?}): not by {labels:?}: {samples:?}\n  {q}"
+                ));
+            }
+            if labels.contains(&"database")
+                && !samples.iter().any(|(l, v)| {
+                    l.get("database").is_some_and(|d| d == "postgres") && v.is_finite()
+                })
+            {
+                problems.push(format!(
+                    "{what} ({pt:?}): nothing for database postgres: {samples:?}"
+                ));
+            }
+        }
+    }
+    for (what, low, high) in [
+        ("average query time", 1e-5, 1.0),
+        ("average transaction time", 1e-5, 1.0),
+        ("pool utilisation", 0.0, 1.0),
+    ] {
+        for (pt, expr) in pgbouncer_queries(&d, what) {
+            let samples = vector_samples(&query(&prom, &expand(&expr, "stack", ".*")).unwrap());
+            let ours = samples
+                .iter()
+                .find(|(l, _)| l.get("database").is_some_and(|d| d == "postgres"));
+            if !ours.is_some_and(|(_, v)| (low..=high).contains(v)) {
+                problems.push(format!(
+                    "{what} ({pt:?}) outside [{low}, {high}]: {samples:?}"
+                ));
+            }
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let errors = traffic.join().unwrap();
+    assert!(
+        errors.is_empty(),
+        "traffic through PgBouncer failed: {errors:?}"
+    );
+    assert!(
+        problems.is_empty(),
+        "{}\n\nexporter log:\n{}",
+        problems.join("\n"),
+        exporter.logs()
+    );
 }

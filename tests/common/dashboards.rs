@@ -11,6 +11,7 @@ use super::{try_http_get, urlencode, TempPrometheus};
 pub const DASHBOARDS: &[(&str, &str)] = &[
     ("stack-overview.json", "stack-overview"),
     ("postgres.json", "stack-postgres"),
+    ("pgbouncer.json", "stack-pgbouncer"),
     ("redis.json", "stack-redis"),
     ("exporter.json", "stack-exporter"),
 ];
@@ -19,12 +20,8 @@ pub const DASHBOARDS: &[(&str, &str)] = &[
 /// draw the alert's threshold (tests/dashboards.rs) and compute the same values as the
 /// alert's expression up to its comparison (tests/e2e.rs), per source.
 pub const ALERT_PANELS: &[(&str, &str, &str)] = &[
-    ("stack-overview", "p95 latency", "StackHighLatency"),
-    (
-        "stack-overview",
-        "Request latency (p50, p95, p99)",
-        "StackHighLatency",
-    ),
+    ("stack-overview", "Slow requests", "StackHighLatency"),
+    ("stack-overview", "Slow request share", "StackHighLatency"),
     ("stack-overview", "Error rate", "StackHighErrorRate"),
     ("stack-overview", "Request error rate", "StackHighErrorRate"),
     ("stack-overview", "Queue backlog", "StackQueueBackup"),
