@@ -217,8 +217,35 @@ impl Counters {
             "# HELP api_jobs_waiting Jobs waiting, by queue.\n\
              # TYPE api_jobs_waiting gauge\n\
              api_jobs_waiting{queue=\"reports\"} 7\n\
-             api_jobs_waiting{queue=\"thumbnails\"} 2\n",
+             api_jobs_waiting{queue=\"thumbnails\"} 2\n\
+             # HELP api_active_sessions Sessions open, by region.\n\
+             # TYPE api_active_sessions gauge\n\
+             api_active_sessions{region=\"eu\"} 12\n\
+             api_active_sessions{region=\"us\"} 30\n\
+             # HELP api_websocket_connections WebSocket connections open.\n\
+             # TYPE api_websocket_connections gauge\n\
+             api_websocket_connections 17\n",
         );
+        // The app's own process metrics, as every client library exposes them: the
+        // exporter dashboard's process panels must not show them as the exporter's.
+        out.push_str(&format!(
+            "# HELP process_start_time_seconds Start time of the process.\n\
+             # TYPE process_start_time_seconds gauge\n\
+             process_start_time_seconds 1.7e+09\n\
+             # HELP process_resident_memory_bytes Resident memory size in bytes.\n\
+             # TYPE process_resident_memory_bytes gauge\n\
+             process_resident_memory_bytes 3.1e+08\n\
+             # HELP process_cpu_seconds_total Total user and system CPU time.\n\
+             # TYPE process_cpu_seconds_total counter\n\
+             process_cpu_seconds_total {}\n\
+             # HELP process_open_fds Number of open file descriptors.\n\
+             # TYPE process_open_fds gauge\n\
+             process_open_fds 40\n\
+             # HELP process_max_fds Maximum number of open file descriptors.\n\
+             # TYPE process_max_fds gauge\n\
+             process_max_fds 1024\n",
+            self.ticks as f64 * 0.05
+        ));
         out
     }
 
@@ -463,7 +490,8 @@ fn the_stack_proves_its_dashboards_and_alerts() {
     let primary = TempPostgres::start();
     let standby = primary.start_standby("e2e_standby");
     primary.psql("CREATE TABLE t (x int); INSERT INTO t SELECT generate_series(1, 1000)");
-    let bouncer = TempPgBouncer::start(&primary);
+    // A limit on server connections per database, for the PgBouncer dashboard's line.
+    let bouncer = TempPgBouncer::start_with(&primary, &["max_db_connections = 50"]);
     let redis = TempRedis::start_with_args(&["--maxmemory", "64mb"]);
     redis.cli(&["RPUSH", "rq:queue:default", "a", "b", "c"]);
     redis.cli(&["SET", "k", "v", "EX", "3600"]);
@@ -482,6 +510,7 @@ fn the_stack_proves_its_dashboards_and_alerts() {
          postgres:\n\
          \x20 - {{ name: primary, url: \"{}\", collectors: {{ statements: {{ query_text: true }} }} }}\n\
          \x20 - {{ name: standby, url: \"{}\" }}\n\
+         \x20 - {{ name: pooled, url: \"{}\" }}\n\
          pgbouncer:\n\
          \x20 - {{ name: bouncer, url: \"{}\" }}\n\
          redis:\n\
@@ -494,6 +523,9 @@ fn the_stack_proves_its_dashboards_and_alerts() {
          \x20   metrics_url: \"{}\"\n\
          \x20   signals:\n\
          \x20     queues: [ {{ gauge: api_jobs_waiting, queue_label: queue }} ]\n\
+         \x20     gauges:\n\
+         \x20       - {{ gauge: api_active_sessions, name: active_sessions }}\n\
+         \x20       - {{ gauge: api_websocket_connections, name: websocket_connections }}\n\
          \x20   probes: [ {{ name: health, url: \"{}\", json_services: {{ pointer: /services }} }} ]\n\
          \x20 - name: worker\n\
          \x20   metrics_url: \"{}\"\n\
@@ -506,6 +538,8 @@ fn the_stack_proves_its_dashboards_and_alerts() {
          \x20 - {{ name: vm, url: \"{}\", interval: 1s }}\n",
         primary.url(),
         standby.url(),
+        // Queries through the pooler every second, for its traffic panels.
+        bouncer.url(pgbouncer_users::APP, "postgres"),
         bouncer.url(pgbouncer_users::STATS, "pgbouncer"),
         redis.url(),
         free_port(),
@@ -549,9 +583,9 @@ fn the_stack_proves_its_dashboards_and_alerts() {
         .filter(|(_, (_, data))| !data)
         .map(|((uid, pt, r), (q, _))| format!("{uid} {pt:?} {r} returned no data\n  {q}"))
         .collect();
-    // The series the selectors treat as source-less really are.
+    // The series the selectors treat as source-less really are (process_* are
+    // checked below: the api re-exposes its own).
     for metric in [
-        "process_resident_memory_bytes",
         "stack_exporter_build_info",
         "stack_exporter_config_last_reload_successful",
         "stack_exporter_remote_write_queue_samples",
@@ -570,6 +604,29 @@ fn the_stack_proves_its_dashboards_and_alerts() {
             ));
         }
     }
+    // The exporter's own process, once: the api's re-exposed process_* are not in
+    // the process panels.
+    let exporter_dashboard = by_uid("stack-exporter");
+    for p in panels(&exporter_dashboard) {
+        for t in p["targets"].as_array().into_iter().flatten() {
+            let expr = t["expr"].as_str().unwrap_or("");
+            if !expr.contains("process_") {
+                continue;
+            }
+            let a = query(&prom, &expand(expr, JOB, ".*")).unwrap();
+            let series = vector_samples(&a);
+            let instances: BTreeSet<&String> = series
+                .iter()
+                .filter_map(|(l, _)| l.get("instance"))
+                .collect();
+            if series.len() != 1 || instances.len() != 1 {
+                problems.push(format!(
+                    "{:?} {}: expected one series (the exporter's), got {series:?}",
+                    p["title"], t["refId"]
+                ));
+            }
+        }
+    }
     assert!(problems.is_empty(), "{}{}", problems.join("\n"), logs());
     // Both apps' signals are there, detected and configured alike.
     for source in ["api", "worker"] {
@@ -577,6 +634,8 @@ fn the_stack_proves_its_dashboards_and_alerts() {
             "stack_request_duration_seconds_bucket",
             "stack_requests_total",
             "stack_request_errors_total",
+            "stack_slow_requests_total",
+            "stack_exporter_latency_threshold_resolved",
             "stack_queue_depth",
         ] {
             let q = format!("{metric}{{job=\"{JOB}\", source=\"{source}\"}}");
