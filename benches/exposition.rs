@@ -246,6 +246,7 @@ fn bench_serve_cached(c: &mut Criterion) {
                     remote: None,
                     next_poll: SystemTime::now(),
                     notes: Vec::new(),
+                    failing: Vec::new(),
                 },
             );
         }

@@ -687,3 +687,230 @@ fn cert_not_after(pem: &str) -> i64 {
         .unwrap();
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
+
+// ---------------------------------------------------------------- probe status and log
+
+fn polls(exporter: &ExporterProcess) -> f64 {
+    let s = samples(&metrics(exporter));
+    value(
+        &s,
+        "stack_exporter_source_polls_total",
+        &[("source", "api")],
+    )
+    .unwrap_or(0.0)
+}
+
+/// Waits until `n` more polls have been published, so that a change had its chance to
+/// be logged more than once.
+fn wait_polls(exporter: &ExporterProcess, n: f64) {
+    let target = polls(exporter) + n;
+    wait_until(Duration::from_secs(30), "more polls", || {
+        polls(exporter) >= target
+    });
+}
+
+fn probe_success(exporter: &ExporterProcess) -> Option<f64> {
+    value(
+        &samples(&metrics(exporter)),
+        "probe_success",
+        &[("probe", "health")],
+    )
+}
+
+#[test]
+fn a_failing_probe_is_shown_and_logged_once_each_way() {
+    let app = TestApp::start();
+    let health = app.url("/health");
+    let exporter = ExporterProcess::start(
+        &format!(
+            "apps:\n  - name: api\n    interval: 1s\n    timeout: 1s\n    probes:\n      - {{ url: '{health}', name: health }}\n"
+        ),
+        &[],
+    );
+    wait_until(Duration::from_secs(20), "the probe passed", || {
+        probe_success(&exporter) == Some(1.0)
+    });
+    wait_polls(&exporter, 2.0);
+    let page = exporter.get("/").text();
+    assert!(page.contains("<td class=\"up\">up</td>"), "{page}");
+    assert!(
+        page.contains("<td>probe</td><td colspan=\"8\">health: HTTP 200 in "),
+        "{page}"
+    );
+    let logs = exporter.logs();
+    assert!(!logs.contains("probe failing"), "{logs}");
+    assert!(!logs.contains("probe recovered"), "never down: {logs}");
+
+    app.set_health(503, "{\"status\":\"maintenance\"}");
+    wait_until(Duration::from_secs(20), "the probe failed", || {
+        probe_success(&exporter) == Some(0.0)
+    });
+    wait_polls(&exporter, 3.0);
+    let page = exporter.get("/").text();
+    // The poll succeeded, but the app is not shown as plainly up.
+    assert!(
+        page.contains("<td class=\"problem\">up, probe health failing</td>"),
+        "{page}"
+    );
+    let note = "<td>probe</td><td colspan=\"8\" class=\"down\">health: failing, HTTP 503 in ";
+    let at = page.find(note).unwrap_or_else(|| panic!("{page}"));
+    let text = &page[at + note.len()..];
+    let text = &text[..text.find("</td>").unwrap_or(text.len())];
+    // `<duration> ms: <url>: <reason>`
+    let (duration, reason) = text.split_once(" ms: ").unwrap_or_else(|| panic!("{text}"));
+    assert!(duration.parse::<f64>().is_ok_and(|d| d > 0.0), "{text}");
+    assert_eq!(reason, format!("{health}: unexpected status 503"));
+    let logs = exporter.logs();
+    assert_eq!(logs.matches("probe failing").count(), 1, "{logs}");
+    let line = logs
+        .lines()
+        .find(|l| l.contains("probe failing"))
+        .unwrap_or_default();
+    assert!(
+        line.contains("WARN")
+            && line.contains("source=api")
+            && line.contains("probe=health")
+            && line.contains(&format!("error={health}: unexpected status 503")),
+        "{line}"
+    );
+
+    app.set_health(200, common::test_app::DEFAULT_HEALTH);
+    wait_until(Duration::from_secs(20), "the probe passed again", || {
+        probe_success(&exporter) == Some(1.0)
+    });
+    wait_polls(&exporter, 3.0);
+    let logs = exporter.logs();
+    assert_eq!(logs.matches("probe failing").count(), 1, "{logs}");
+    assert_eq!(logs.matches("probe recovered").count(), 1, "{logs}");
+    let line = logs
+        .lines()
+        .find(|l| l.contains("probe recovered"))
+        .unwrap_or_default();
+    assert!(
+        line.contains("WARN") && line.contains("probe=health") && line.contains("failed_for="),
+        "{line}"
+    );
+    let page = exporter.get("/").text();
+    assert!(page.contains("<td class=\"up\">up</td>"), "{page}");
+}
+
+#[test]
+fn health_services_and_unanswered_pointers_are_shown_and_logged() {
+    let app = TestApp::start();
+    let all_up = r#"{"services":{"database":{"status":"up","latency":15},"cache":{"status":"up","latency":2}},"queue":{"depth":42}}"#;
+    let cache_down = r#"{"services":{"database":{"status":"up","latency":15},"cache":{"status":"down","latency":250.5}},"queue":{"depth":42}}"#;
+    app.set_health(200, all_up);
+    let exporter = ExporterProcess::start(
+        &format!(
+            r#"apps:
+  - name: api
+    interval: 1s
+    timeout: 1s
+    probes:
+      - url: '{}'
+        name: health
+        json_services: {{ pointer: /services }}
+        json_values:
+          - {{ pointer: /queue/depth, metric: app_queue_depth }}
+          - {{ pointer: /queue/oldest, metric: app_queue_oldest_seconds }}
+"#,
+            app.url("/health")
+        ),
+        &[],
+    );
+    let service_up = |service: &str| {
+        value(
+            &samples(&metrics(&exporter)),
+            "app_health_service_up",
+            &[("probe", "health"), ("service", service)],
+        )
+    };
+    wait_until(Duration::from_secs(20), "the services are read", || {
+        service_up("cache") == Some(1.0)
+    });
+    wait_polls(&exporter, 2.0);
+    let page = exporter.get("/").text();
+    for row in [
+        "<td>service</td><td colspan=\"8\">database: up, latency 15.0 ms (probe health)</td>",
+        "<td>service</td><td colspan=\"8\">cache: up, latency 2.0 ms (probe health)</td>",
+        // A configured value the body does not have: no series, but a problem note.
+        "<td>json_values</td><td colspan=\"8\" class=\"down\">probe health: no value at `/queue/oldest` in the body, so app_queue_oldest_seconds is not exported</td>",
+        "<td class=\"up\">up</td>",
+    ] {
+        assert!(page.contains(row), "{row}\n{page}");
+    }
+    let logs = exporter.logs();
+    assert_eq!(
+        logs.matches("probe body lacks a configured value").count(),
+        1,
+        "{logs}"
+    );
+    assert!(
+        logs.contains("field=json_values problem=no value at `/queue/oldest` in the body, so app_queue_oldest_seconds is not exported"),
+        "{logs}"
+    );
+    assert!(!logs.contains("health service"), "all up: {logs}");
+
+    app.set_health(200, cache_down);
+    wait_until(Duration::from_secs(20), "the cache is down", || {
+        service_up("cache") == Some(0.0)
+    });
+    wait_polls(&exporter, 3.0);
+    let page = exporter.get("/").text();
+    for row in [
+        "<td>service</td><td colspan=\"8\" class=\"down\">cache: down, latency 250.5 ms (probe health)</td>",
+        "<td class=\"problem\">up, service cache down</td>",
+    ] {
+        assert!(page.contains(row), "{row}\n{page}");
+    }
+    let logs = exporter.logs();
+    assert_eq!(logs.matches("health service down").count(), 1, "{logs}");
+    assert!(
+        logs.lines().any(|l| l.contains("WARN")
+            && l.contains("health service down")
+            && l.contains("service=cache")),
+        "{logs}"
+    );
+
+    // The services object goes missing, and the depth stops being a number.
+    app.set_health(200, r#"{"queue":{"depth":"n/a","oldest":3}}"#);
+    wait_until(Duration::from_secs(20), "the services are gone", || {
+        service_up("database").is_none()
+    });
+    wait_polls(&exporter, 2.0);
+    let page = exporter.get("/").text();
+    for row in [
+        "<td>json_services</td><td colspan=\"8\" class=\"down\">probe health: no value at `/services` in the body, so no service is reported</td>",
+        "<td>json_values</td><td colspan=\"8\" class=\"down\">probe health: the value at `/queue/depth` is a string, not a number, so app_queue_depth is not exported</td>",
+    ] {
+        assert!(page.contains(row), "{row}\n{page}");
+    }
+    assert!(!page.contains("/queue/oldest"), "{page}");
+    let logs = exporter.logs();
+    assert_eq!(
+        logs.matches("probe body lacks a configured value").count(),
+        3,
+        "{logs}"
+    );
+    assert_eq!(
+        logs.matches("probe body has the configured value again")
+            .count(),
+        1,
+        "{logs}"
+    );
+
+    app.set_health(200, all_up);
+    wait_until(Duration::from_secs(20), "the cache is back", || {
+        service_up("cache") == Some(1.0)
+    });
+    wait_polls(&exporter, 2.0);
+    let logs = exporter.logs();
+    assert_eq!(logs.matches("health service down").count(), 1, "{logs}");
+    assert_eq!(
+        logs.matches("health service recovered").count(),
+        1,
+        "{logs}"
+    );
+    let page = exporter.get("/").text();
+    assert!(page.contains("<td class=\"up\">up</td>"), "{page}");
+}

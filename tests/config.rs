@@ -1845,3 +1845,303 @@ fn redacted_yaml_shows_collectors_and_queries() {
     let again = ok(&c.to_redacted_yaml());
     assert_eq!(again.postgres, c.postgres);
 }
+
+// ---------------------------------------------------------------- wrongly shaped values
+
+/// One `Deserialize` type of src/config/schema.rs, read from the source itself so that a
+/// struct or field added later is covered without anyone remembering this test.
+struct SchemaType {
+    name: String,
+    derived: bool,
+    has_expecting: bool,
+    /// (YAML key, Rust type) of each field.
+    fields: Vec<(String, String)>,
+}
+
+fn schema_types() -> Vec<SchemaType> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/config/schema.rs");
+    let source = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
+    let mut types = Vec::new();
+    // Attributes as one string each: rustfmt spreads a long one over several lines.
+    let mut attrs: Vec<String> = Vec::new();
+    let mut attr_open = false;
+    let mut lines = source.lines();
+    while let Some(line) = lines.next() {
+        let t = line.trim();
+        if attr_open || t.starts_with("#[") {
+            match attrs.last_mut() {
+                Some(last) if attr_open => last.push_str(t),
+                _ => attrs.push(t.to_owned()),
+            }
+            attr_open = !t.ends_with(']');
+            continue;
+        }
+        let item = [
+            "pub(crate) struct ",
+            "pub struct ",
+            "pub(crate) enum ",
+            "pub enum ",
+        ]
+        .iter()
+        .find_map(|p| t.strip_prefix(p));
+        let Some(item) = item else {
+            if !t.starts_with("///") {
+                attrs.clear();
+            }
+            continue;
+        };
+        let name: String = (item.chars())
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let derived = attrs
+            .iter()
+            .any(|a| a.starts_with("#[derive(") && a.contains("Deserialize"));
+        let has_expecting = attrs.iter().any(|a| a.contains("expecting ="));
+        attrs.clear();
+        let mut fields = Vec::new();
+        if t.contains(" struct ") && t.ends_with('{') {
+            let mut rename = None;
+            for line in lines.by_ref() {
+                let f = line.trim();
+                if f == "}" {
+                    break;
+                }
+                if let Some(r) = f.strip_prefix("#[serde(rename = \"") {
+                    rename = r.split('"').next().map(str::to_owned);
+                    continue;
+                }
+                let f = f
+                    .strip_prefix("pub(crate) ")
+                    .or_else(|| f.strip_prefix("pub "))
+                    .unwrap_or(f);
+                if f.starts_with("//") || f.starts_with('#') {
+                    continue;
+                }
+                if let Some((key, ty)) = f.split_once(": ") {
+                    let key = rename.take().unwrap_or_else(|| key.to_owned());
+                    fields.push((key, ty.trim_end_matches(',').to_owned()));
+                }
+            }
+        }
+        types.push(SchemaType {
+            name,
+            derived,
+            has_expecting,
+            fields,
+        });
+    }
+    types
+}
+
+#[derive(Clone, Debug)]
+enum Step {
+    Key(String),
+    Index,
+}
+
+fn path_text(path: &[Step]) -> String {
+    let mut out = String::new();
+    for step in path {
+        match step {
+            Step::Key(k) if out.is_empty() => out.push_str(k),
+            Step::Key(k) => {
+                out.push('.');
+                out.push_str(k);
+            }
+            Step::Index => out.push_str("[0]"),
+        }
+    }
+    out
+}
+
+/// A document holding `value` at `path` and nothing else, in block style, so that the
+/// value is on its last line. Leaving out a struct's required fields is fine: serde
+/// reports the wrongly shaped value before it notices what is missing.
+fn yaml_at(path: &[Step], value: &str) -> String {
+    if path.is_empty() {
+        return format!("{value}\n");
+    }
+    let mut out = String::new();
+    let mut column = 0;
+    let mut opens_element = false;
+    for (i, step) in path.iter().enumerate() {
+        let last = i + 1 == path.len();
+        match step {
+            Step::Key(k) => {
+                let lead = if opens_element {
+                    format!("{}- ", " ".repeat(column - 2))
+                } else {
+                    " ".repeat(column)
+                };
+                opens_element = false;
+                if last {
+                    out.push_str(&format!("{lead}{k}: {value}\n"));
+                } else {
+                    out.push_str(&format!("{lead}{k}:\n"));
+                    column += 2;
+                }
+            }
+            Step::Index if last => out.push_str(&format!("{}- {value}\n", " ".repeat(column))),
+            Step::Index => {
+                column += 2;
+                opens_element = true;
+            }
+        }
+    }
+    out
+}
+
+/// Everything a config error must not show: the schema's own type names and Rust's.
+fn rust_type_names(types: &[SchemaType]) -> Vec<String> {
+    let mut names: Vec<String> = types.iter().map(|t| t.name.clone()).collect();
+    for n in [
+        "Option", "Vec", "BTreeMap", "HashMap", "String", "Box", "bool", "u8", "u16", "u32", "u64",
+        "usize", "i32", "i64", "f32", "f64", "struct", "enum", "Raw",
+    ] {
+        names.push(n.to_owned());
+    }
+    names
+}
+
+/// Feeds each wrongly shaped value to `path` (whose type is `ty`) and checks the error;
+/// then goes inside: the fields of a struct, the elements of a list, the values of a map.
+fn check_wrong_shapes(
+    types: &[SchemaType],
+    path: &[Step],
+    ty: &str,
+    reached: &mut Vec<String>,
+    checked: &mut usize,
+) {
+    let ty = ty
+        .strip_prefix("Option<")
+        .and_then(|t| t.strip_suffix('>'))
+        .unwrap_or(ty);
+    let forbidden = rust_type_names(types);
+    let mut check = |value: &str| {
+        let yaml = yaml_at(path, value);
+        let want_path = path_text(path);
+        let want_line = yaml.lines().count();
+        let errors = match load(&yaml) {
+            Ok(_) => panic!("`{want_path}: {value}` loaded:\n{yaml}"),
+            Err(e) => e,
+        };
+        assert_eq!(errors.len(), 1, "{yaml}{errors:#?}");
+        let e = &errors[0];
+        let shown = e.to_string();
+        assert_eq!(e.path, want_path, "{shown}\n{yaml}");
+        assert_eq!(e.file.as_deref(), Some(Path::new(FILE)), "{shown}");
+        assert_eq!(e.line, Some(want_line), "{shown}\n{yaml}");
+        assert!(
+            shown.starts_with(&format!("{want_path}: ")) || want_path.is_empty(),
+            "{shown}"
+        );
+        assert!(shown.contains(&format!("{FILE}:{want_line}:")), "{shown}");
+        let words: Vec<&str> = e
+            .message
+            .split(|c: char| !c.is_alphanumeric() && c != '_')
+            .collect();
+        let named = (forbidden.iter())
+            .find(|name| words.contains(&name.as_str()) || e.message.contains("Raw"));
+        assert!(
+            named.is_none(),
+            "`{want_path}: {value}` shows a Rust type name ({named:?}): {shown}"
+        );
+        *checked += 1;
+    };
+    if let Some(inner) = ty.strip_prefix("Vec<").and_then(|t| t.strip_suffix('>')) {
+        check("{ a: 1 }");
+        check("3");
+        let mut element = path.to_vec();
+        element.push(Step::Index);
+        check_wrong_shapes(types, &element, inner, reached, checked);
+    } else if let Some(inner) = ty.strip_prefix("Toggle<").and_then(|t| t.strip_suffix('>')) {
+        for value in ["not-a-mapping", "[1, 2]", "3"] {
+            check(value);
+        }
+        check_wrong_shapes(types, path, inner, reached, checked);
+    } else if ty.starts_with("BTreeMap<String, ") || ty == "Pairs" {
+        for value in ["not-a-mapping", "[1, 2]", "3"] {
+            check(value);
+        }
+        let value_type = ty
+            .strip_prefix("BTreeMap<String, ")
+            .and_then(|t| t.strip_suffix('>'))
+            .unwrap_or("Text");
+        let mut entry = path.to_vec();
+        entry.push(Step::Key("k".into()));
+        check_wrong_shapes(types, &entry, value_type, reached, checked);
+    } else if let Some(s) = types.iter().find(|t| t.name == ty && t.derived) {
+        for value in ["not-a-mapping", "[1, 2]", "3"] {
+            check(value);
+        }
+        reached.push(s.name.clone());
+        for (key, field_type) in &s.fields {
+            let mut field = path.to_vec();
+            field.push(Step::Key(key.clone()));
+            check_wrong_shapes(types, &field, field_type, reached, checked);
+        }
+    } else if [
+        "Text",
+        "Dur",
+        "Count",
+        "Flag",
+        "ByteSize",
+        "Number",
+        "OneOrMany",
+    ]
+    .contains(&ty)
+    {
+        // Scalars: a list is a fine value for OneOrMany, a mapping is wrong for all.
+        check("{ a: 1 }");
+    } else {
+        panic!(
+            "`{}` has type `{ty}`, which this test does not know how to feed a wrongly \
+             shaped value; a bare Rust type (f64, i64, bool, String) would show its name in \
+             errors: use Number, Count, Flag or Text",
+            path_text(path)
+        );
+    }
+}
+
+#[test]
+fn wrongly_shaped_values_never_show_rust_type_names() {
+    let types = schema_types();
+    let missing: Vec<&str> = (types.iter())
+        .filter(|t| t.derived && !t.has_expecting)
+        .map(|t| t.name.as_str())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "give these a #[serde(expecting = \"...\")] in plain words with an example of \
+         the shape, or their errors name the Rust type: {missing:?}"
+    );
+
+    let underived: Vec<&str> = (types.iter())
+        .filter(|t| t.name.starts_with("Raw") && !t.derived)
+        .map(|t| t.name.as_str())
+        .collect();
+    assert!(underived.is_empty(), "not read as derived: {underived:?}");
+
+    let mut reached = Vec::new();
+    let mut checked = 0;
+    check_wrong_shapes(&types, &[], "RawConfig", &mut reached, &mut checked);
+    let unreached: Vec<&str> = (types.iter())
+        .filter(|t| t.derived && !reached.contains(&t.name))
+        .map(|t| t.name.as_str())
+        .collect();
+    assert!(
+        unreached.is_empty(),
+        "not reached from RawConfig: {unreached:?}"
+    );
+    assert!(
+        checked > 200,
+        "only {checked} cases: did parsing the schema fail?"
+    );
+
+    // The case of issue 13, as a user sees it.
+    let e = one_err("apps:\n  - name: api\n    probes:\n      - url: http://h/health\n        json_services: /services\n");
+    assert_eq!(
+        e.to_string(),
+        "apps[0].probes[0].json_services: invalid type: string \"/services\", expected a mapping such as `{ pointer: /services }` at config.yaml:5:24"
+    );
+}

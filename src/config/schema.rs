@@ -14,6 +14,9 @@ use super::interpolate::expand_current;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(
+    expecting = "a mapping of sections such as `postgres: [...]`, `redis: [...]` or `apps: [...]`"
+)]
 pub(crate) struct RawConfig {
     #[serde(default)]
     pub web: Option<RawWeb>,
@@ -34,6 +37,9 @@ pub(crate) struct RawConfig {
 /// `remote_write[]`: one Prometheus remote-write endpoint.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(
+    expecting = "a remote-write endpoint: a mapping such as `{ url: http://prometheus:9090/api/v1/write }`"
+)]
 pub(crate) struct RawRemoteWrite {
     pub url: Text,
     pub name: Option<Text>,
@@ -54,6 +60,7 @@ pub(crate) struct RawRemoteWrite {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(expecting = "a mapping such as `{ listen_address: \":9650\" }`")]
 pub(crate) struct RawWeb {
     pub listen_address: Option<Text>,
     pub max_connections: Option<Count>,
@@ -65,6 +72,9 @@ pub(crate) struct RawWeb {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(
+    expecting = "a mapping such as `{ username: exporter, password_file: /run/secrets/password }`"
+)]
 pub(crate) struct RawBasicAuth {
     pub username: Text,
     pub password: Option<Text>,
@@ -73,6 +83,7 @@ pub(crate) struct RawBasicAuth {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(expecting = "a mapping such as `{ interval: 15s, timeout: 5s }`")]
 pub(crate) struct RawDefaults {
     pub interval: Option<Dur>,
     pub timeout: Option<Dur>,
@@ -83,6 +94,9 @@ pub(crate) struct RawDefaults {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(
+    expecting = "a PostgreSQL source: a mapping such as `{ name: main, url: postgresql://user@host:5432/db }`"
+)]
 pub(crate) struct RawPostgres {
     pub name: Text,
     pub url: Text,
@@ -98,6 +112,9 @@ pub(crate) struct RawPostgres {
 /// default. Unknown keys are rejected, which is how a misspelt collector is reported.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(
+    expecting = "a mapping of collector names to true, false or their options, such as `{ statements: false }`"
+)]
 pub(crate) struct RawCollectors {
     pub database: Option<Toggle<RawCollector>>,
     pub activity: Option<Toggle<RawCollector>>,
@@ -115,12 +132,14 @@ pub(crate) struct RawCollectors {
 /// A collector without options.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(expecting = "a mapping such as `{ enabled: true }`")]
 pub(crate) struct RawCollector {
     pub enabled: Option<Flag>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(expecting = "a mapping such as `{ enabled: true, max_tables: 200 }`")]
 pub(crate) struct RawTables {
     pub enabled: Option<Flag>,
     pub databases: Option<Vec<Text>>,
@@ -131,6 +150,7 @@ pub(crate) struct RawTables {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(expecting = "a mapping such as `{ enabled: true, limit: 100 }`")]
 pub(crate) struct RawStatements {
     pub enabled: Option<Flag>,
     pub limit: Option<Count>,
@@ -158,7 +178,15 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Toggle<T> {
                 Ok(Toggle::Bool(v))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                parse_flag(v).map(Toggle::Bool)
+                // The shared boolean message would hide that a mapping is accepted too.
+                let text = expand_current(v).map_err(E::custom)?;
+                match text.trim() {
+                    "true" => Ok(Toggle::Bool(true)),
+                    "false" => Ok(Toggle::Bool(false)),
+                    other => Err(E::custom(format!(
+                        "invalid value `{other}`; expected true, false or a mapping such as `{{ enabled: true }}`"
+                    ))),
+                }
             }
             // Handing the same MapAccess on keeps serde_path_to_error's key tracking and
             // serde_yaml's positions, so errors inside the block stay located.
@@ -173,6 +201,9 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Toggle<T> {
 /// `postgres[].custom_queries[]`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(
+    expecting = "a custom query: a mapping such as `{ name: app_jobs, help: ..., sql: SELECT ..., values: [...] }`"
+)]
 pub(crate) struct RawCustomQuery {
     pub name: Text,
     pub help: Text,
@@ -188,6 +219,7 @@ pub(crate) struct RawCustomQuery {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(expecting = "a value column: a mapping such as `{ column: connections, type: gauge }`")]
 pub(crate) struct RawCustomValue {
     pub column: Text,
     // Text rather than an enum so that `${VAR}` works and the error carries our hint.
@@ -199,6 +231,9 @@ pub(crate) struct RawCustomValue {
 /// `pgbouncer[]`: the same fields as a Redis source; only the URL's meaning differs.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(
+    expecting = "a PgBouncer source: a mapping such as `{ name: pooler, url: postgresql://user@host:6432/pgbouncer }`"
+)]
 pub(crate) struct RawPgBouncer {
     pub name: Text,
     pub url: Text,
@@ -210,6 +245,7 @@ pub(crate) struct RawPgBouncer {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(expecting = "a Redis source: a mapping such as `{ name: cache, url: redis://host:6379 }`")]
 pub(crate) struct RawRedis {
     pub name: Text,
     pub url: Text,
@@ -227,6 +263,7 @@ pub(crate) struct RawRedis {
 /// `redis[].key_checks`: bounds shared by `check_keys` and `check_streams`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(expecting = "a mapping such as `{ max_keys: 1000, time_budget: 1s }`")]
 pub(crate) struct RawKeyChecks {
     pub max_keys: Option<Count>,
     pub scan_count: Option<Count>,
@@ -237,6 +274,7 @@ pub(crate) struct RawKeyChecks {
 /// `redis[].queues[]`: a job-library preset.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(expecting = "a job queue: a mapping such as `{ library: bullmq, name: emails }`")]
 pub(crate) struct RawQueue {
     // Text rather than an enum so that `${VAR}` works and the error lists the libraries.
     pub library: Text,
@@ -247,6 +285,7 @@ pub(crate) struct RawQueue {
 /// `redis[].tls`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(expecting = "a mapping such as `{ ca_file: /etc/ssl/certs/ca.pem }`")]
 pub(crate) struct RawClientTls {
     pub ca_file: Option<Text>,
     pub cert_file: Option<Text>,
@@ -256,6 +295,9 @@ pub(crate) struct RawClientTls {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(
+    expecting = "an app: a mapping such as `{ name: api, metrics_url: http://host:8000/metrics }`"
+)]
 pub(crate) struct RawApp {
     pub name: Text,
     pub interval: Option<Dur>,
@@ -276,6 +318,9 @@ pub(crate) struct RawApp {
 /// (`stack_request_duration_seconds`, `stack_requests_total`, …) are derived from.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(
+    expecting = "a mapping such as `{ latency: { histogram: http_request_duration_seconds }, detect: true }`"
+)]
 pub(crate) struct RawSignals {
     pub latency: Option<RawLatencySignal>,
     pub requests: Option<RawRequestsSignal>,
@@ -288,6 +333,7 @@ pub(crate) struct RawSignals {
 /// `apps[].signals.latency`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(expecting = "a mapping such as `{ histogram: http_request_duration_seconds, unit: s }`")]
 pub(crate) struct RawLatencySignal {
     pub histogram: Option<Text>,
     pub unit: Option<Text>,
@@ -298,6 +344,7 @@ pub(crate) struct RawLatencySignal {
 /// detected.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(expecting = "a mapping such as `{ counter: http_requests_total, status_label: code }`")]
 pub(crate) struct RawRequestsSignal {
     pub counter: Option<Text>,
     pub status_label: Option<Text>,
@@ -307,6 +354,9 @@ pub(crate) struct RawRequestsSignal {
 /// `apps[].signals.queues[]`: one of the app's gauges as `stack_queue_depth`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(
+    expecting = "a queue gauge: a mapping such as `{ gauge: app_jobs_waiting, queue: emails }`"
+)]
 pub(crate) struct RawQueueSignal {
     pub gauge: Text,
     pub queue_label: Option<Text>,
@@ -325,6 +375,7 @@ pub(crate) struct RawGaugeSignal {
 /// `apps[].scrape`: bounds on what one `metrics_url` may answer.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(expecting = "a mapping such as `{ max_body_size: 16MiB, sample_limit: 100000 }`")]
 pub(crate) struct RawScrape {
     pub max_body_size: Option<ByteSize>,
     pub sample_limit: Option<Count>,
@@ -332,13 +383,14 @@ pub(crate) struct RawScrape {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(expecting = "a probe: a mapping such as `{ url: http://host:8000/health, name: health }`")]
 pub(crate) struct RawProbe {
     pub url: Text,
     pub name: Option<Text>,
     pub method: Option<Text>,
     pub headers: Option<Pairs>,
     pub body: Option<Text>,
-    pub expected_status: Option<Vec<i64>>,
+    pub expected_status: Option<Vec<Count>>,
     pub body_regex: Option<Text>,
     pub body_not_regex: Option<Text>,
     pub json: Option<Vec<RawJsonCheck>>,
@@ -349,6 +401,7 @@ pub(crate) struct RawProbe {
 /// `probes[].json[]`: the value at `pointer` must equal `equals`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(expecting = "a JSON check: a mapping such as `{ pointer: /status, equals: ok }`")]
 pub(crate) struct RawJsonCheck {
     pub pointer: Text,
     pub equals: Text,
@@ -358,6 +411,7 @@ pub(crate) struct RawJsonCheck {
 /// endpoints report their dependencies.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(expecting = "a mapping such as `{ pointer: /services }`")]
 pub(crate) struct RawJsonServices {
     pub pointer: Text,
     pub status_field: Option<Text>,
@@ -369,11 +423,12 @@ pub(crate) struct RawJsonServices {
 /// `probes[].json_values[]`: a number in the body becomes a gauge.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(expecting = "a mapping such as `{ pointer: /queue/depth, metric: app_queue_depth }`")]
 pub(crate) struct RawJsonValue {
     pub pointer: Text,
     pub metric: Text,
     pub help: Option<Text>,
-    pub scale: Option<f64>,
+    pub scale: Option<Number>,
 }
 
 /// One string or a list of them (`metrics_url: http://…` or `metrics_url: [a, b]`).
@@ -600,6 +655,40 @@ impl<'de> Deserialize<'de> for Count {
                 text.trim().parse::<u64>().map(Count).map_err(|_| {
                     E::custom(format!(
                         "invalid number `{text}`; expected a whole number >= 0"
+                    ))
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A number (`0.001`, `1e-3`, `5`), literal or after `${VAR}` expansion.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Number(pub f64);
+
+impl<'de> Deserialize<'de> for Number {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Number;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number such as 0.001")
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Number, E> {
+                Ok(Number(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Number, E> {
+                Ok(Number(v as f64))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Number, E> {
+                Ok(Number(v as f64))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Number, E> {
+                let text = expand_current(v).map_err(E::custom)?;
+                text.trim().parse::<f64>().map(Number).map_err(|_| {
+                    E::custom(format!(
+                        "invalid number `{text}`; expected a number such as 0.001"
                     ))
                 })
             }

@@ -347,6 +347,7 @@ impl Poller {
                     remote,
                     next_poll: SystemTime::now() + delay,
                     notes: source.notes(),
+                    failing: source.failing(),
                 },
             );
             if large {
@@ -519,6 +520,7 @@ mod tests {
                 remote: None,
                 next_poll: SystemTime::now(),
                 notes: Vec::new(),
+                failing: Vec::new(),
             },
         );
         assert_eq!(store.statuses()[0].polls, 0);

@@ -51,6 +51,8 @@ pub struct SourceStatus {
     pub invalid_dropped: usize,
     /// The source's notes after its last poll (`Source::notes`).
     pub notes: Vec<SourceNote>,
+    /// What was failing although its last poll succeeded (`Source::failing`).
+    pub failing: Vec<String>,
 }
 
 impl SourceStatus {
@@ -80,6 +82,7 @@ impl SourceStatus {
             duplicates_dropped: 0,
             invalid_dropped: 0,
             notes: Vec::new(),
+            failing: Vec::new(),
         }
     }
 
@@ -114,6 +117,7 @@ pub struct PollOutcome {
     pub remote: Option<SeriesBatch>,
     pub next_poll: SystemTime,
     pub notes: Vec<SourceNote>,
+    pub failing: Vec<String>,
 }
 
 pub struct Store {
@@ -209,6 +213,7 @@ impl Store {
         status.duplicates_dropped = outcome.snapshot.duplicates_dropped();
         status.invalid_dropped = outcome.snapshot.invalid_dropped();
         status.notes = outcome.notes;
+        status.failing = outcome.failing;
         match outcome.result {
             Ok(()) => {
                 status.state = SourceState::Up;

@@ -142,6 +142,7 @@ mod tests {
                 remote: None,
                 next_poll: SystemTime::now(),
                 notes: Vec::new(),
+                failing: Vec::new(),
             },
         );
     }

@@ -1,13 +1,16 @@
 //! The human status page at `/`: one row per source, followed by a row per note of that
-//! source (e.g. which app metrics its golden signals come from), then one row per
-//! remote-write endpoint. Everything shown comes from the store and the remote-write
-//! stats, whose error texts were scrubbed of secrets when the poll or push failed.
+//! source (e.g. which app metrics its golden signals come from, each probe's last
+//! result), then one row per remote-write endpoint. A source whose poll succeeded while
+//! something it checks is failing (an app's health probe) reads "up, probe health
+//! failing", styled as a problem, never plainly "up". Everything shown comes from the
+//! store and the remote-write stats, whose error texts were scrubbed of secrets when the
+//! poll or push failed.
 
 use std::fmt::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::remote_write::EndpointSummary;
-use crate::scheduler::SourceStatus;
+use crate::scheduler::{SourceState, SourceStatus};
 use crate::selfmetrics::{REVISION, VERSION};
 
 pub fn render(
@@ -24,6 +27,7 @@ pub fn render(
          <style>body{font-family:system-ui,sans-serif;margin:2em}\
          table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}\
          .up{color:#176f2c}.down{color:#b00020}.pending{color:#8a6d00}\
+         .problem{color:#b00020;font-weight:bold}\
          tr.note td{border-top:none;font-size:90%}</style></head><body>\n",
     );
     let _ = write!(
@@ -46,6 +50,7 @@ pub fn render(
          <th>Polls</th><th>Last error</th></tr>\n",
     );
     for s in statuses {
+        let (state_class, state) = state_cell(s);
         let _ = writeln!(
             html,
             "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td class=\"{}\">{}</td>\
@@ -53,8 +58,8 @@ pub fn render(
             escape(&s.name),
             s.kind.as_str(),
             escape(&s.target),
-            s.state.as_str(),
-            s.state.as_str(),
+            state_class,
+            state,
             s.last_poll
                 .map(|t| relative(now, t))
                 .unwrap_or_else(|| "never".into()),
@@ -85,6 +90,15 @@ pub fn render(
     }
     html.push_str("</body></html>\n");
     html
+}
+
+/// The State cell's class and (escaped) text.
+fn state_cell(s: &SourceStatus) -> (&'static str, String) {
+    if s.state == SourceState::Up && !s.failing.is_empty() {
+        ("problem", format!("up, {}", escape(&s.failing.join(", "))))
+    } else {
+        (s.state.as_str(), s.state.as_str().to_owned())
+    }
 }
 
 fn render_remote_write(html: &mut String, now: SystemTime, endpoints: &[EndpointSummary]) {
@@ -190,6 +204,69 @@ mod tests {
         let page = render(&[], &[failing], "built-in", true);
         assert!(page.contains("class=\"down\">down"), "{page}");
         assert!(page.contains("HTTP 503 &lt;x&gt;"), "{page}");
+    }
+
+    fn app(state: SourceState, failing: &[&str]) -> SourceStatus {
+        let mut s = SourceStatus::pending(
+            "api",
+            crate::sources::SourceKind::App,
+            "http://h/health",
+            std::time::Duration::from_secs(15),
+            std::time::Duration::from_secs(5),
+        );
+        s.state = state;
+        s.failing = failing.iter().map(|f| (*f).to_owned()).collect();
+        s.notes = vec![
+            crate::sources::SourceNote {
+                topic: "probe",
+                text: "health: failing, HTTP 503 in 4.2 ms: <why>".into(),
+                problem: true,
+            },
+            crate::sources::SourceNote {
+                topic: "service",
+                text: "db: up, latency 15.0 ms (probe health)".into(),
+                problem: false,
+            },
+        ];
+        s
+    }
+
+    #[test]
+    fn an_app_with_a_failing_probe_is_not_plainly_up() {
+        let page = render(
+            &[app(
+                SourceState::Up,
+                &["probe health failing", "service <c> down"],
+            )],
+            &[],
+            "built-in",
+            true,
+        );
+        assert!(
+            page.contains(
+                "<td class=\"problem\">up, probe health failing, service &lt;c&gt; down</td>"
+            ),
+            "{page}"
+        );
+        assert!(!page.contains("class=\"up\""), "{page}");
+        assert!(page.contains("<tr class=\"note\"><td></td><td>probe</td><td colspan=\"8\" class=\"down\">health: failing, HTTP 503 in 4.2 ms: &lt;why&gt;</td></tr>"), "{page}");
+        assert!(
+            page.contains(
+                "<td>service</td><td colspan=\"8\">db: up, latency 15.0 ms (probe health)</td>"
+            ),
+            "{page}"
+        );
+
+        // Healthy: plainly up. Down: the poll's failure says it all.
+        let page = render(&[app(SourceState::Up, &[])], &[], "built-in", true);
+        assert!(page.contains("<td class=\"up\">up</td>"), "{page}");
+        let page = render(
+            &[app(SourceState::Down, &["probe health failing"])],
+            &[],
+            "built-in",
+            true,
+        );
+        assert!(page.contains("<td class=\"down\">down</td>"), "{page}");
     }
 
     #[test]

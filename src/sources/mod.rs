@@ -163,6 +163,14 @@ pub trait Source: Send + 'static {
         Vec::new()
     }
 
+    /// What is failing although the poll succeeded, as short phrases (`probe health
+    /// failing`, `service cache down`), read after every poll: the status page shows
+    /// them beside the state, so that an app answering its scrapes while its health
+    /// probe fails does not read plainly "up".
+    fn failing(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Closes connections cleanly before the source is dropped (shutdown, reload).
     fn close(&mut self) -> impl Future<Output = ()> + Send {
         async {}

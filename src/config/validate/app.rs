@@ -196,7 +196,7 @@ impl Builder {
         };
         let headers = self.headers(raw.headers.unwrap_or_default(), &p.key("headers"));
         let mut expected_status = Vec::new();
-        for (i, code) in raw
+        for (i, Count(code)) in raw
             .expected_status
             .unwrap_or_default()
             .into_iter()
@@ -337,7 +337,7 @@ impl Builder {
             );
             return None;
         }
-        let scale = raw.scale.unwrap_or(1.0);
+        let scale = raw.scale.map_or(1.0, |n| n.0);
         if !scale.is_finite() {
             self.issue(p.key("scale"), "scale must be a finite number");
         }

@@ -5,17 +5,20 @@
 //! job and the app is what is down. A failed scrape of a `metrics_url` fails the poll
 //! (with its reason), as a failed scrape fails a Prometheus target: none of the app's
 //! series are served rather than a part of them, and the probes' results of that same
-//! poll are still published.
+//! poll are still published. Each probe's last result, the services of its health body
+//! and the configured pointers the body did not answer are the source's notes and
+//! `failing` phrases, and are logged once per change (`probe_state`).
 //!
 //! After a successful scrape, `signals` derives the app's golden signals
 //! (`stack_request_duration_seconds`, `stack_requests_total`, …) from the scraped
 //! families; what it used is kept as the source's notes for the status page.
 
 mod probe;
+mod probe_state;
 mod scrape;
 pub(crate) mod signals;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::config::{AppConfig, MetricsTarget, ProbeConfig, ScrapeLimits, SignalsConfig};
 use crate::model::{labels, MetricFamily};
@@ -24,6 +27,7 @@ use crate::sources::{ErrorReason, PollError, Source, SourceKind, SourceNote};
 
 use crate::http_client::HttpClient;
 use probe::ProbeResult;
+use probe_state::ProbeWatch;
 
 pub struct AppSource {
     name: String,
@@ -36,6 +40,8 @@ pub struct AppSource {
     /// The probe families of the last poll if it failed on a scrape, published with the
     /// failure.
     probe_families_of_failed_poll: Option<Vec<MetricFamily>>,
+    /// The probes' last results and states, for the status page and the log.
+    probe_watch: ProbeWatch,
     signals: SignalsConfig,
     /// What the last successful scrape's signals were derived from; kept across a failed
     /// scrape, which derives nothing and says nothing new about the app's metrics.
@@ -55,6 +61,7 @@ impl AppSource {
             timeout: config.common.timeout,
             scrubber,
             probe_families_of_failed_poll: None,
+            probe_watch: ProbeWatch::default(),
             signals: config.signals.clone(),
             signal_notes: Vec::new(),
         }
@@ -131,6 +138,15 @@ impl Source for AppSource {
         }));
         let (probe_results, scrape_results) = futures_util::future::join(probes, scrapes).await;
         let probe_out = probe_families(self.probes.iter().zip(probe_results.iter()));
+        // Before the scrapes are judged: a failed scrape does not make the probes'
+        // results any less real.
+        let changes = (self.probe_watch).observe(
+            &self.probes,
+            &probe_results,
+            &self.scrubber,
+            Instant::now(),
+        );
+        probe_state::log(&self.name, &changes);
 
         let mut scraped = Vec::new();
         for (target, result) in self.metrics.iter().zip(scrape_results) {
@@ -181,7 +197,12 @@ impl Source for AppSource {
     }
 
     fn notes(&self) -> Vec<SourceNote> {
-        self.signal_notes.clone()
+        let probes = self.probe_watch.notes();
+        probes.chain(&self.signal_notes).cloned().collect()
+    }
+
+    fn failing(&self) -> Vec<String> {
+        self.probe_watch.failing()
     }
 }
 

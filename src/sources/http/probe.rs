@@ -36,8 +36,25 @@ pub(crate) struct ProbeResult {
     pub services: Vec<(String, bool, Option<f64>)>,
     /// (metric, value) from `json_values`.
     pub values: Vec<(String, f64)>,
+    /// Whether the body was read as JSON: only then do `services` and `unusable` say
+    /// anything about the app's health body.
+    pub json_read: bool,
+    /// Configured `json_services` and `json_values` pointers the body did not answer.
+    pub unusable: Vec<UnusablePointer>,
     /// Why the probe failed, already scrubbed of secrets.
     pub error: Option<String>,
+}
+
+/// A configured pointer whose value the body lacks or cannot give: no series comes of
+/// it, so the status page and the log say why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UnusablePointer {
+    /// The setting that configured it: `json_services` or `json_values`.
+    pub field: &'static str,
+    pub pointer: String,
+    /// What is wrong and what is missing because of it, from config names and JSON types
+    /// only (never body text).
+    pub text: String,
 }
 
 impl ProbeResult {
@@ -147,6 +164,7 @@ async fn exchange(client: &HttpClient, probe: &ProbeConfig) -> ProbeResult {
     if probe.wants_json() {
         match serde_json::from_slice::<serde_json::Value>(body) {
             Ok(json) => {
+                result.json_read = true;
                 let mut json_failed = false;
                 for check in &probe.json_checks {
                     if let Err(why) = json_check(&json, &check.pointer, &check.equals) {
@@ -158,11 +176,23 @@ async fn exchange(client: &HttpClient, probe: &ProbeConfig) -> ProbeResult {
                     result.failed_due_to_json = Some(json_failed);
                 }
                 if let Some(services) = &probe.json_services {
-                    result.services = json_services(&json, services);
+                    match json_services(&json, services) {
+                        Ok(found) => result.services = found,
+                        Err(text) => result.unusable.push(UnusablePointer {
+                            field: "json_services",
+                            pointer: services.pointer.clone(),
+                            text,
+                        }),
+                    }
                 }
                 for v in &probe.json_values {
-                    if let Some(n) = json.pointer(&v.pointer).and_then(json_number) {
-                        result.values.push((v.metric.clone(), n * v.scale));
+                    match json_value(&json, &v.pointer, &v.metric) {
+                        Ok(n) => result.values.push((v.metric.clone(), n * v.scale)),
+                        Err(text) => result.unusable.push(UnusablePointer {
+                            field: "json_values",
+                            pointer: v.pointer.clone(),
+                            text,
+                        }),
                     }
                 }
             }
@@ -232,11 +262,26 @@ fn json_check(json: &serde_json::Value, pointer: &str, equals: &str) -> Result<(
     }
 }
 
-fn json_services(json: &serde_json::Value, cfg: &JsonServices) -> Vec<(String, bool, Option<f64>)> {
-    let Some(serde_json::Value::Object(services)) = json.pointer(&cfg.pointer) else {
-        return Vec::new();
+type Services = Vec<(String, bool, Option<f64>)>;
+
+/// The services of the object at the pointer; Err says why there is none to read.
+fn json_services(json: &serde_json::Value, cfg: &JsonServices) -> Result<Services, String> {
+    let pointer = &cfg.pointer;
+    let services = match json.pointer(pointer) {
+        Some(serde_json::Value::Object(services)) => services,
+        Some(other) => {
+            return Err(format!(
+                "the value at `{pointer}` is {}, not an object with one member per service, so no service is reported",
+                json_kind(other)
+            ))
+        }
+        None => {
+            return Err(format!(
+                "no value at `{pointer}` in the body, so no service is reported"
+            ))
+        }
     };
-    services
+    Ok(services
         .iter()
         .map(|(name, service)| {
             let up = match service.get(&cfg.status_field) {
@@ -254,7 +299,35 @@ fn json_services(json: &serde_json::Value, cfg: &JsonServices) -> Vec<(String, b
                 .map(|n| n * cfg.latency_scale);
             (name.clone(), up, latency)
         })
-        .collect()
+        .collect())
+}
+
+/// The number at the pointer; Err says why there is none.
+fn json_value(json: &serde_json::Value, pointer: &str, metric: &str) -> Result<f64, String> {
+    match json.pointer(pointer) {
+        Some(v) => json_number(v).ok_or_else(|| {
+            format!(
+                "the value at `{pointer}` is {}, not a number, so {metric} is not exported",
+                json_kind(v)
+            )
+        }),
+        None => Err(format!(
+            "no value at `{pointer}` in the body, so {metric} is not exported"
+        )),
+    }
+}
+
+/// The JSON type of a value as a phrase, so that a message can say what was found
+/// without quoting body text.
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(_) => "an object",
+    }
 }
 
 /// A JSON number, or a string holding one (some health endpoints quote them).
@@ -312,7 +385,7 @@ mod tests {
             latency_unit: "ms",
             latency_scale: 1e-3,
         };
-        let mut got = json_services(&body, &cfg);
+        let mut got = json_services(&body, &cfg).unwrap_or_default();
         got.sort_by(|a, b| a.0.cmp(&b.0));
         assert_eq!(
             got,
@@ -325,8 +398,41 @@ mod tests {
         );
         let none = JsonServices {
             pointer: "/nothing".into(),
+            ..cfg.clone()
+        };
+        assert_eq!(
+            json_services(&body, &none),
+            Err("no value at `/nothing` in the body, so no service is reported".into())
+        );
+        let list = JsonServices {
+            pointer: "/services/odd".into(),
             ..cfg
         };
-        assert!(json_services(&body, &none).is_empty());
+        assert_eq!(
+            json_services(&body, &list),
+            Err("the value at `/services/odd` is a number, not an object with one member per service, so no service is reported".into())
+        );
+    }
+
+    #[test]
+    fn values_say_why_they_are_missing() {
+        let body = json!({"queue": {"depth": 42, "name": "emails", "quoted": "7"}});
+        assert_eq!(json_value(&body, "/queue/depth", "m"), Ok(42.0));
+        assert_eq!(json_value(&body, "/queue/quoted", "m"), Ok(7.0));
+        assert_eq!(
+            json_value(&body, "/queue/size", "app_queue_size"),
+            Err("no value at `/queue/size` in the body, so app_queue_size is not exported".into())
+        );
+        // The body's text is not quoted: only its JSON type.
+        assert_eq!(
+            json_value(&body, "/queue/name", "m"),
+            Err(
+                "the value at `/queue/name` is a string, not a number, so m is not exported".into()
+            )
+        );
+        assert_eq!(
+            json_value(&body, "/queue", "m"),
+            Err("the value at `/queue` is an object, not a number, so m is not exported".into())
+        );
     }
 }
