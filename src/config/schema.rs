@@ -333,7 +333,9 @@ pub(crate) struct RawSignals {
 /// `apps[].signals.latency`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[serde(expecting = "a mapping such as `{ histogram: http_request_duration_seconds, unit: s }`")]
+#[serde(
+    expecting = "a mapping such as `{ threshold: 50ms }` or `{ histogram: http_request_duration_seconds, unit: s }`"
+)]
 pub(crate) struct RawLatencySignal {
     pub histogram: Option<Text>,
     pub unit: Option<Text>,
@@ -367,6 +369,9 @@ pub(crate) struct RawQueueSignal {
 /// `apps[].signals.gauges[]`: one of the app's gauges as `stack_app_gauge{gauge}`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(
+    expecting = "an app gauge: a mapping such as `{ gauge: app_active_sessions, name: active_sessions }`"
+)]
 pub(crate) struct RawGaugeSignal {
     pub gauge: Text,
     pub name: Option<Text>,
