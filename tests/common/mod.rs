@@ -19,6 +19,9 @@
 
 pub mod dashboards;
 pub mod faults;
+/// FastAPI, Express and Django apps instrumented at their libraries' defaults, and a load
+/// client that drives them.
+pub mod real_apps;
 pub mod rules;
 pub mod test_app;
 
