@@ -381,19 +381,19 @@ fn signals_block() {
 
 #[test]
 fn signals_threshold_gauges_and_own_requests() {
-    let c = ok(&format!(
+    let c = ok(
         "apps:\n  - name: api\n    metrics_url: [http://app:8000/metrics, http://app:9100/internal/metrics]\n\
          \x20   probes:\n\
-         \x20     - {{ url: http://app:8000/health/ }}\n\
-         \x20     - {{ url: 'http://app:8000/metrics?probe=1' }}\n\
-         \x20     - {{ url: https://payments.example.com/health }}\n\
+         \x20     - { url: http://app:8000/health/ }\n\
+         \x20     - { url: 'http://app:8000/metrics?probe=1' }\n\
+         \x20     - { url: https://payments.example.com/health }\n\
          \x20   signals:\n\
-         \x20     latency: {{ threshold: 250ms }}\n\
+         \x20     latency: { threshold: 250ms }\n\
          \x20     exclude_routes: [ app.views.ping, /internal/ping, app.views.ping ]\n\
          \x20     gauges:\n\
-         \x20       - {{ gauge: app_active_sessions, name: active_sessions }}\n\
-         \x20       - {{ gauge: ws_connections }}\n"
-    ));
+         \x20       - { gauge: app_active_sessions, name: active_sessions }\n\
+         \x20       - { gauge: ws_connections }\n"
+    );
     let s = &c.apps[0].signals;
     assert_eq!(s.latency.threshold, Duration::from_millis(250));
     assert!(s.latency.histogram.is_none() && s.detect);

@@ -30,8 +30,8 @@ use common::dashboards::{all, by_uid, expand, has_data, panels, query, query_at,
 use common::rules::{alert_expr, groups, measure_and_threshold, rule_files};
 use common::test_app::{TestApp, CLASSIC_CONTENT_TYPE};
 use common::{
-    free_port, http_get, pgbouncer_users, vector_samples, ExporterProcess, TempPgBouncer,
-    TempPostgres, TempPrometheus, TempRedis, TempVictoriaMetrics,
+    eventually, free_port, http_get, pgbouncer_users, vector_samples, ExporterProcess,
+    TempPgBouncer, TempPostgres, TempPrometheus, TempRedis, TempVictoriaMetrics,
 };
 
 /// The Prometheus job scraping the exporter, as in deploy/prometheus.yml (the name
@@ -41,21 +41,6 @@ const JOB: &str = "stack_exporter";
 /// The BullMQ queue the jobs are pushed into (a `queues` preset of the Redis source).
 const BULLMQ_QUEUE: &str = "emails";
 const JOBS_PUSHED: usize = 1500;
-
-/// Polls `check` every 200 ms until it returns Ok; panics after `timeout` with `what`
-/// and the last error.
-fn eventually<T>(timeout: Duration, what: &str, mut check: impl FnMut() -> Result<T, String>) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        match check() {
-            Ok(v) => return v,
-            Err(e) if Instant::now() >= deadline => {
-                panic!("timed out after {timeout:?} waiting for: {what}\nlast problem: {e}")
-            }
-            Err(_) => thread::sleep(Duration::from_millis(200)),
-        }
-    }
-}
 
 fn unix_now() -> f64 {
     SystemTime::now()

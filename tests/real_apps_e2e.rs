@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use common::dashboards::{all, expand, has_data, panels, query};
 use common::real_apps::{Load, LoadReport, LoadSpec, RealApp, RealAppKind};
 use common::rules::rule_files;
-use common::{http_get, vector_samples, ExporterProcess, TempPrometheus};
+use common::{eventually, http_get, vector_samples, ExporterProcess, TempPrometheus};
 
 /// The Prometheus job scraping the exporters, as in deploy/prometheus.yml.
 const JOB: &str = "stack_exporter";
@@ -93,19 +93,6 @@ fn exporter(sources: &[String]) -> ExporterProcess {
     )
 }
 
-fn eventually<T>(timeout: Duration, what: &str, mut check: impl FnMut() -> Result<T, String>) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        match check() {
-            Ok(v) => return v,
-            Err(e) if Instant::now() >= deadline => {
-                panic!("timed out after {timeout:?} waiting for: {what}\nlast problem: {e}")
-            }
-            Err(_) => thread::sleep(Duration::from_millis(250)),
-        }
-    }
-}
-
 /// The value of an instant query per `source` label.
 fn by_source(prom: &TempPrometheus, promql: &str) -> BTreeMap<String, f64> {
     vector_samples(&prom.query(promql))
@@ -122,6 +109,22 @@ fn alerting(prom: &TempPrometheus, name: &str, state: &str) -> BTreeSet<String> 
     )
     .into_keys()
     .collect()
+}
+
+/// Waits until alert `name` is pending for every app (the `for` of the golden-signal
+/// alerts is 5 minutes: pending is as far as a test goes).
+fn pending_for_every_app(prom: &TempPrometheus, name: &str) {
+    eventually(
+        Duration::from_secs(150),
+        &format!("{name} pending for every app"),
+        || {
+            let pending = alerting(prom, name, "pending");
+            match APPS.iter().find(|(n, _)| !pending.contains(*n)) {
+                None => Ok(()),
+                Some((n, _)) => Err(format!("not pending for {n}: {}", alerts_now(prom))),
+            }
+        },
+    );
 }
 
 /// Both states of the golden-signal alerts, for the message of a failed check.
@@ -360,17 +363,7 @@ fn real_apps_get_golden_signals_alerts_and_panels_that_tell_the_truth() {
             .class(0.8, 5, 200)
             .class(0.2, 200, 200),
     );
-    eventually(
-        Duration::from_secs(150),
-        "StackHighLatency pending for every app",
-        || {
-            let pending = alerting(&prom, "StackHighLatency", "pending");
-            match APPS.iter().find(|(n, _)| !pending.contains(*n)) {
-                None => Ok(()),
-                Some((n, _)) => Err(format!("not pending for {n}: {}", alerts_now(&prom))),
-            }
-        },
-    );
+    pending_for_every_app(&prom, "StackHighLatency");
     let slow = stop(slow);
     for (name, report) in &slow {
         assert_eq!(report.failed(), 0, "{name}: {}", report.summary());
@@ -402,17 +395,7 @@ fn real_apps_get_golden_signals_alerts_and_panels_that_tell_the_truth() {
             .class(0.95, 5, 200)
             .class(0.05, 5, 500),
     );
-    eventually(
-        Duration::from_secs(150),
-        "StackHighErrorRate pending for every app",
-        || {
-            let pending = alerting(&prom, "StackHighErrorRate", "pending");
-            match APPS.iter().find(|(n, _)| !pending.contains(*n)) {
-                None => Ok(()),
-                Some((n, _)) => Err(format!("not pending for {n}: {}", alerts_now(&prom))),
-            }
-        },
-    );
+    pending_for_every_app(&prom, "StackHighErrorRate");
     let failing = stop(failing);
     for (name, report) in &failing {
         let share = report.error_share();

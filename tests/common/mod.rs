@@ -71,6 +71,25 @@ pub fn wait_until(timeout: Duration, what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
+/// Runs `check` every 200 ms until it returns Ok; panics after `timeout` with `what` and
+/// the last problem it reported (which a bare boolean wait could not say).
+pub fn eventually<T>(
+    timeout: Duration,
+    what: &str,
+    mut check: impl FnMut() -> Result<T, String>,
+) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match check() {
+            Ok(v) => return v,
+            Err(e) if Instant::now() >= deadline => {
+                panic!("timed out after {timeout:?} waiting for: {what}\nlast problem: {e}")
+            }
+            Err(_) => sleep(Duration::from_millis(200)),
+        }
+    }
+}
+
 /// Percent-encodes `s` for a URL query component.
 pub fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
