@@ -27,7 +27,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 
 use common::dashboards::{all, by_uid, expand, has_data, panels, query, query_at, ALERT_PANELS};
-use common::rules::{alert_expr, groups, measure_and_threshold, rule_files};
+use common::rules::{alert_expr, groups, measure_and_threshold, prometheus_with_rules};
 use common::test_app::{TestApp, CLASSIC_CONTENT_TYPE};
 use common::{
     eventually, free_port, http_get, pgbouncer_users, vector_samples, ExporterProcess,
@@ -326,23 +326,6 @@ impl Drop for Traffic {
 // Prometheus's view
 // ---------------------------------------------------------------------------------------
 
-/// Prometheus scraping the exporter every second and evaluating every rule file of
-/// `alerts/` (by absolute path) every second.
-fn start_prometheus(exporter_addr: &str) -> TempPrometheus {
-    let files: String = rule_files()
-        .iter()
-        .map(|f| format!("  - {:?}\n", f.to_str().expect("UTF-8 path")))
-        .collect();
-    TempPrometheus::start_with_config(&format!(
-        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
-         rule_files:\n{files}\
-         scrape_configs:\n\
-         \x20 - job_name: {JOB}\n\
-         \x20   static_configs:\n\
-         \x20     - targets: [{exporter_addr:?}]\n"
-    ))
-}
-
 fn api_get(prom: &TempPrometheus, path: &str) -> Value {
     let r = http_get(&format!("{}{path}", prom.url()), &[]);
     let json = r.json();
@@ -534,7 +517,7 @@ fn the_stack_proves_its_dashboards_and_alerts() {
         receiver.remote_write_url(),
     );
     let exporter = ExporterProcess::start(&config, &[]);
-    let prom = start_prometheus(exporter.addr());
+    let prom = prometheus_with_rules(JOB, &[exporter.addr()]);
     let logs = || {
         format!(
             "\n\nexporter log:\n{}\nprometheus log:\n{}",

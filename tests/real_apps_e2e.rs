@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use common::dashboards::{all, expand, has_data, panels, query};
 use common::real_apps::{Load, LoadReport, LoadSpec, RealApp, RealAppKind};
-use common::rules::rule_files;
+use common::rules::prometheus_with_rules;
 use common::{eventually, http_get, vector_samples, ExporterProcess, TempPrometheus};
 
 /// The Prometheus job scraping the exporters, as in deploy/prometheus.yml.
@@ -44,23 +44,6 @@ const APPS: [(&str, RealAppKind); 3] = [
     ("express", RealAppKind::ExpressPromBundle),
     ("django", RealAppKind::Django),
 ];
-
-fn prometheus(exporters: &[&str]) -> TempPrometheus {
-    let files: String = rule_files()
-        .iter()
-        .map(|f| format!("  - {:?}\n", f.to_str().expect("UTF-8 path")))
-        .collect();
-    let targets: Vec<String> = exporters.iter().map(|a| format!("{a:?}")).collect();
-    TempPrometheus::start_with_config(&format!(
-        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
-         rule_files:\n{files}\
-         scrape_configs:\n\
-         \x20 - job_name: {JOB}\n\
-         \x20   static_configs:\n\
-         \x20     - targets: [{}]\n",
-        targets.join(", ")
-    ))
-}
 
 /// An app source: its metrics, and (`probe`) its health endpoint with the JSON services
 /// and the app gauges of the overview dashboard.
@@ -192,7 +175,7 @@ fn real_apps_get_golden_signals_alerts_and_panels_that_tell_the_truth() {
         app_source("express", app("express"), false),
     ]);
     let second = exporter(&[app_source("django", app("django"), true)]);
-    let prom = prometheus(&[first.addr(), second.addr()]);
+    let prom = prometheus_with_rules(JOB, &[first.addr(), second.addr()]);
     let logs = || {
         format!(
             "\n\nfirst exporter:\n{}\nsecond exporter:\n{}\nprometheus:\n{}\nALERTS: {}",

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde_yaml::Value;
 
+use super::TempPrometheus;
+
 /// The rule files: every `.yml` directly in `alerts/` (absolute paths, sorted).
 pub fn rule_files() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("alerts");
@@ -106,4 +108,23 @@ pub fn measure_and_threshold(expr: &str) -> (String, f64) {
         i += 1;
     }
     panic!("no comparison outside parentheses in {expr}");
+}
+
+/// A Prometheus scraping `targets` as job `job` every second and evaluating every rule
+/// file of `alerts/` (by absolute path) every second, as the end-to-end proofs need.
+pub fn prometheus_with_rules(job: &str, targets: &[&str]) -> TempPrometheus {
+    let files: String = rule_files()
+        .iter()
+        .map(|f| format!("  - {:?}\n", f.to_str().expect("UTF-8 path")))
+        .collect();
+    let targets: Vec<String> = targets.iter().map(|a| format!("{a:?}")).collect();
+    TempPrometheus::start_with_config(&format!(
+        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
+         rule_files:\n{files}\
+         scrape_configs:\n\
+         \x20 - job_name: {job}\n\
+         \x20   static_configs:\n\
+         \x20     - targets: [{}]\n",
+        targets.join(", ")
+    ))
 }
