@@ -30,6 +30,8 @@ fn is_exporter_own(name: &str) -> bool {
     name.starts_with("stack_exporter_")
         || name.starts_with("process_")
         || name.starts_with("stack_request")
+        || name.starts_with("stack_slow_request")
+        || name == "stack_app_gauge"
         || name == "stack_queue_depth"
 }
 
