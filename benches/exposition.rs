@@ -247,6 +247,7 @@ fn bench_serve_cached(c: &mut Criterion) {
                     next_poll: SystemTime::now(),
                     notes: Vec::new(),
                     failing: Vec::new(),
+                    latency_threshold_resolved: None,
                 },
             );
         }

@@ -348,6 +348,7 @@ impl Poller {
                     next_poll: SystemTime::now() + delay,
                     notes: source.notes(),
                     failing: source.failing(),
+                    latency_threshold_resolved: source.latency_threshold_resolved(),
                 },
             );
             if large {
@@ -521,6 +522,7 @@ mod tests {
                 next_poll: SystemTime::now(),
                 notes: Vec::new(),
                 failing: Vec::new(),
+                latency_threshold_resolved: None,
             },
         );
         assert_eq!(store.statuses()[0].polls, 0);

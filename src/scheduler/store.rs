@@ -53,6 +53,8 @@ pub struct SourceStatus {
     pub notes: Vec<SourceNote>,
     /// What was failing although its last poll succeeded (`Source::failing`).
     pub failing: Vec<String>,
+    /// `Source::latency_threshold_resolved` after the last poll.
+    pub latency_threshold_resolved: Option<bool>,
 }
 
 impl SourceStatus {
@@ -83,6 +85,7 @@ impl SourceStatus {
             invalid_dropped: 0,
             notes: Vec::new(),
             failing: Vec::new(),
+            latency_threshold_resolved: None,
         }
     }
 
@@ -118,6 +121,7 @@ pub struct PollOutcome {
     pub next_poll: SystemTime,
     pub notes: Vec<SourceNote>,
     pub failing: Vec<String>,
+    pub latency_threshold_resolved: Option<bool>,
 }
 
 pub struct Store {
@@ -214,6 +218,7 @@ impl Store {
         status.invalid_dropped = outcome.snapshot.invalid_dropped();
         status.notes = outcome.notes;
         status.failing = outcome.failing;
+        status.latency_threshold_resolved = outcome.latency_threshold_resolved;
         match outcome.result {
             Ok(()) => {
                 status.state = SourceState::Up;

@@ -137,6 +137,10 @@ pub fn collect(statuses: &[SourceStatus], runtime: &RuntimeStatus) -> Vec<Metric
         "stack_exporter_source_series_dropped",
         "Series or families of the source's last poll left out of /metrics, by reason.",
     );
+    let mut resolved = MetricFamily::gauge(
+        "stack_exporter_latency_threshold_resolved",
+        "For an app source: whether its latency histogram has a bucket at the latency threshold (1), or slow requests are counted above the next bound up or not at all (0).",
+    );
     for s in statuses {
         let name = s.name.as_str();
         let kind = s.kind.as_str();
@@ -164,6 +168,9 @@ pub fn collect(statuses: &[SourceStatus], runtime: &RuntimeStatus) -> Vec<Metric
             );
         }
         series.push(base.clone(), s.series as f64);
+        if let Some(r) = s.latency_threshold_resolved {
+            resolved.push(base.clone(), if r { 1.0 } else { 0.0 });
+        }
         for (reason, count) in [
             ("duplicate", s.duplicates_dropped),
             ("invalid_name", s.invalid_dropped),
@@ -176,6 +183,9 @@ pub fn collect(statuses: &[SourceStatus], runtime: &RuntimeStatus) -> Vec<Metric
         }
     }
     out.extend([up, duration, last_success, polls, errors, series, dropped]);
+    if !resolved.samples.is_empty() {
+        out.push(resolved);
+    }
     runtime.remote_write.collect(&mut out);
     process::collect(&mut out);
     out

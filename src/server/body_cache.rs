@@ -143,6 +143,7 @@ mod tests {
                 next_poll: SystemTime::now(),
                 notes: Vec::new(),
                 failing: Vec::new(),
+                latency_threshold_resolved: None,
             },
         );
     }

@@ -171,6 +171,14 @@ pub trait Source: Send + 'static {
         Vec::new()
     }
 
+    /// For an app whose golden signals count slow requests: whether its latency
+    /// histogram has a bucket at the latency threshold (`Some(false)`: slow requests
+    /// are counted above a higher bound, or not at all). The self-metric
+    /// `stack_exporter_latency_threshold_resolved` reports it.
+    fn latency_threshold_resolved(&self) -> Option<bool> {
+        None
+    }
+
     /// Closes connections cleanly before the source is dropped (shutdown, reload).
     fn close(&mut self) -> impl Future<Output = ()> + Send {
         async {}

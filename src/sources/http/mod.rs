@@ -46,6 +46,9 @@ pub struct AppSource {
     /// What the last successful scrape's signals were derived from; kept across a failed
     /// scrape, which derives nothing and says nothing new about the app's metrics.
     signal_notes: Vec<SourceNote>,
+    /// Whether the last derived latency histogram resolves the threshold; kept across a
+    /// failed scrape like the notes.
+    threshold_resolved: Option<bool>,
 }
 
 impl AppSource {
@@ -64,6 +67,7 @@ impl AppSource {
             probe_watch: ProbeWatch::default(),
             signals: config.signals.clone(),
             signal_notes: Vec::new(),
+            threshold_resolved: None,
         }
     }
 
@@ -77,16 +81,17 @@ impl AppSource {
 
 /// Derives the golden signals from one poll's scrapes (before the `target` label is
 /// added: they are summed over every endpoint anyway) and logs what they come from
-/// whenever that changes, at info, or at warn when something needs fixing. A free
-/// function so that it can borrow the source's fields apart from its targets.
+/// whenever that changes, at info, or at warn when something needs fixing; returns the
+/// families and whether the latency threshold is resolved. A free function so that it
+/// can borrow the source's fields apart from its targets.
 fn derive_signals(
     source: &str,
     config: &SignalsConfig,
     notes: &mut Vec<SourceNote>,
     scraped: &[(&MetricsTarget, Vec<MetricFamily>)],
-) -> Vec<MetricFamily> {
+) -> (Vec<MetricFamily>, Option<bool>) {
     if scraped.is_empty() {
-        return Vec::new();
+        return (Vec::new(), None);
     }
     let all: Vec<&MetricFamily> = scraped.iter().flat_map(|(_, f)| f.iter()).collect();
     let derived = signals::derive(&all, config);
@@ -102,7 +107,7 @@ fn derive_signals(
         }
         *notes = derived.notes;
     }
-    derived.families
+    (derived.families, derived.threshold_resolved)
 }
 
 impl Source for AppSource {
@@ -167,7 +172,9 @@ impl Source for AppSource {
                 }
             }
         }
-        let derived = derive_signals(&self.name, &self.signals, &mut self.signal_notes, &scraped);
+        let (derived, resolved) =
+            derive_signals(&self.name, &self.signals, &mut self.signal_notes, &scraped);
+        self.threshold_resolved = resolved;
         for (target, mut families) in scraped {
             if let Some(value) = &target.target_label {
                 crate::model::prepend_labels(
@@ -203,6 +210,10 @@ impl Source for AppSource {
 
     fn failing(&self) -> Vec<String> {
         self.probe_watch.failing()
+    }
+
+    fn latency_threshold_resolved(&self) -> Option<bool> {
+        self.threshold_resolved
     }
 }
 

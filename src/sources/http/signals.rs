@@ -12,7 +12,6 @@
 //! | `stack_slow_requests_total` | the latency histogram's requests above the threshold's bound |
 //! | `stack_slow_request_bound_seconds` | that bound: the threshold, or the next bound up |
 //! | `stack_request_latency_threshold_seconds` | `signals.latency.threshold` |
-//! | `stack_exporter_latency_threshold_resolved` | 1 when the histogram has a bucket at the threshold |
 //! | `stack_app_gauge{gauge}` | the app's gauges listed in `signals.gauges` |
 //! | `stack_queue_depth{queue,state,library="app"}` | the app's queue gauges |
 //!
@@ -41,7 +40,8 @@
 //!   `stack_slow_requests_total` counts requests above a real bucket bound, the
 //!   threshold itself or, when the histogram has none there, the next bound up (an
 //!   alert that may be late, never a false one); when that bound is not the threshold,
-//!   the note is a problem, logged at warn, and the self-metric is 0.
+//!   the note is a problem, logged at warn, and `Derived::threshold_resolved` is false
+//!   (the self-metric `stack_exporter_latency_threshold_resolved` 0).
 //! - **Buckets.** Only bounds that every summed series has are kept (`+Inf` always): a
 //!   sum at a bound some series lack would not be cumulative. Bounds are converted to
 //!   seconds by moving the decimal point (`5` ms → `0.005`, exact, no binary rounding),
@@ -91,7 +91,6 @@ pub(crate) const ERRORS_FAMILY: &str = "stack_request_errors";
 pub(crate) const SLOW_FAMILY: &str = "stack_slow_requests";
 pub(crate) const SLOW_BOUND_FAMILY: &str = "stack_slow_request_bound_seconds";
 pub(crate) const THRESHOLD_FAMILY: &str = "stack_request_latency_threshold_seconds";
-pub(crate) const RESOLVED_FAMILY: &str = "stack_exporter_latency_threshold_resolved";
 pub(crate) const APP_GAUGE_FAMILY: &str = "stack_app_gauge";
 
 /// Latency histograms detected by exact name, in this order (a tie-break: detection
@@ -181,6 +180,9 @@ const OTHER: usize = 5;
 pub(crate) struct Derived {
     pub families: Vec<MetricFamily>,
     pub notes: Vec<SourceNote>,
+    /// With a latency histogram: whether it has a bucket at the threshold (reported by
+    /// the self-metric `stack_exporter_latency_threshold_resolved`).
+    pub threshold_resolved: Option<bool>,
 }
 
 impl Derived {
@@ -444,8 +446,8 @@ fn latency<'a>(
     Some(name)
 }
 
-/// The slow counter, its bound, the threshold and whether it is resolved, unless the
-/// app exposes one of those names itself.
+/// The slow counter, its bound and the threshold, unless the app exposes one of those
+/// names itself; whether the threshold is resolved in any case.
 fn derive_slow(
     scraped: &[&MetricFamily],
     summed: &SummedHistogram,
@@ -453,12 +455,8 @@ fn derive_slow(
     slow: Option<(f64, f64)>,
     out: &mut Derived,
 ) {
-    let ours = [
-        SLOW_FAMILY,
-        SLOW_BOUND_FAMILY,
-        THRESHOLD_FAMILY,
-        RESOLVED_FAMILY,
-    ];
+    out.threshold_resolved = Some(slow.is_some_and(|(b, _)| same_bound(b, threshold)));
+    let ours = [SLOW_FAMILY, SLOW_BOUND_FAMILY, THRESHOLD_FAMILY];
     if let Some(clash) = ours
         .iter()
         .find(|n| app_exposes(scraped, n, &["_total", "_created"]))
@@ -475,14 +473,6 @@ fn derive_slow(
             "The app's latency threshold in seconds (signals.latency.threshold): requests slower than it are slow.",
         )
         .with_value(threshold),
-    );
-    let resolved = slow.is_some_and(|(b, _)| same_bound(b, threshold));
-    out.families.push(
-        MetricFamily::gauge(
-            RESOLVED_FAMILY,
-            "Whether the app's latency histogram has a bucket at its latency threshold (1), or slow requests are counted above the next bound up or not at all (0).",
-        )
-        .with_value(if resolved { 1.0 } else { 0.0 }),
     );
     let Some((bound, below)) = slow else {
         return;
@@ -1580,7 +1570,6 @@ email_backlog 4
                 "stack_request_duration_seconds_sum{} 0.75",
                 "stack_request_duration_seconds_count{} 6",
                 "stack_request_latency_threshold_seconds{} 0.05",
-                "stack_exporter_latency_threshold_resolved{} 0",
                 "stack_slow_request_bound_seconds{} 0.1",
                 "stack_slow_requests_total{} 1",
                 "stack_requests_total{code_class=\"2xx\"} 5",
@@ -1626,7 +1615,6 @@ email_backlog 4
                 "stack_request_duration_seconds_bucket{le=\"+Inf\"} 33",
                 "stack_request_duration_seconds_count{} 33",
                 "stack_request_latency_threshold_seconds{} 0.05",
-                "stack_exporter_latency_threshold_resolved{} 0",
                 "stack_slow_request_bound_seconds{} 0.1",
                 "stack_slow_requests_total{} 22",
             ]
@@ -1838,7 +1826,6 @@ email_backlog 4
                 "stack_request_duration_seconds_sum{} 0.51",
                 "stack_request_duration_seconds_count{} 5",
                 "stack_request_latency_threshold_seconds{} 0.05",
-                "stack_exporter_latency_threshold_resolved{} 0",
                 "stack_slow_request_bound_seconds{} 0.1",
                 "stack_slow_requests_total{} 1",
                 "stack_requests_total{code_class=\"2xx\"} 4",
@@ -2008,10 +1995,7 @@ http_request_duration_seconds_sum{handler="/metrics",method="GET"} 0.0195
         assert_eq!(bucket("0.01"), Some(4.0));
         assert_eq!(bucket("0.05"), Some(5.0));
         assert_eq!(value_of(&d, "stack_slow_request_bound_seconds"), Some(0.05));
-        assert_eq!(
-            value_of(&d, "stack_exporter_latency_threshold_resolved"),
-            Some(1.0)
-        );
+        assert_eq!(d.threshold_resolved, Some(true));
         assert_eq!(value_of(&d, "stack_slow_requests_total"), Some(0.0));
         // /health and /metrics are ours: 3 requests, not 5.
         assert_eq!(
@@ -2054,13 +2038,13 @@ http_request_duration_seconds_sum{handler="/metrics",method="GET"} 0.0195
                 "stack_request_duration_seconds_sum{} 0",
                 "stack_request_duration_seconds_count{} 0",
                 "stack_request_latency_threshold_seconds{} 0.05",
-                "stack_exporter_latency_threshold_resolved{} 1",
                 "stack_slow_request_bound_seconds{} 0.05",
                 "stack_slow_requests_total{} 0",
                 "stack_requests_total{code_class=\"2xx\"} 0",
                 "stack_request_errors_total{} 0",
             ]
         );
+        assert_eq!(d.threshold_resolved, Some(true));
         // Without the exporter's paths (as before), they would count as traffic.
         let d = run(&classic(body), &config());
         assert_eq!(value_of(&d, "stack_requests_total"), Some(80.0));
@@ -2160,10 +2144,7 @@ up 1
         let d = run(&classic(EXPRESS_BUNDLE_APP), &c);
         assert_eq!(value_of(&d, "stack_slow_request_bound_seconds"), Some(0.1));
         assert_eq!(value_of(&d, "stack_slow_requests_total"), Some(5.0));
-        assert_eq!(
-            value_of(&d, "stack_exporter_latency_threshold_resolved"),
-            Some(0.0)
-        );
+        assert_eq!(d.threshold_resolved, Some(false));
         let (latency, problem) = &notes(&d)[0];
         assert!(*problem);
         assert!(
@@ -2180,10 +2161,7 @@ up 1
         // A threshold the histogram has is resolved.
         c.latency.threshold = std::time::Duration::from_millis(30);
         let d = run(&classic(EXPRESS_BUNDLE_APP), &c);
-        assert_eq!(
-            value_of(&d, "stack_exporter_latency_threshold_resolved"),
-            Some(1.0)
-        );
+        assert_eq!(d.threshold_resolved, Some(true));
         assert_eq!(value_of(&d, "stack_slow_requests_total"), Some(10.0));
         assert!(!notes(&d)[0].1, "{:?}", notes(&d));
     }
